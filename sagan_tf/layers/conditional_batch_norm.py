@@ -1,0 +1,76 @@
+"""Class-conditional batch normalization for the generator."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class ConditionalBatchNorm(keras.layers.Layer):
+    """Batch normalization with a per-class gain and bias (de Vries et al. 2017).
+
+        y = gamma[c] * (x - mu) / sqrt(var + eps) + beta[c]
+
+    mu and var are the batch statistics over (N, H, W) while training and the moving
+    averages at inference, from a `keras.layers.BatchNormalization` without affine
+    terms; gamma (init 1) and beta (init 0) are [num_classes, C] tables indexed by the
+    label c. The tables are not spectrally normalized (SPEC: CBN's gains and biases
+    are exempt). Called as `cbn([x, labels])` with labels int [N].
+
+    Args:
+        num_classes: number of classes (rows of gamma and beta).
+        momentum: moving-average momentum. 0.9, as the authors' TF code
+            (`decay=0.9`); Keras' default is 0.99.
+        epsilon: variance epsilon (1e-5 as the authors' code).
+        synchronized: compute batch statistics across all replicas of a
+            `tf.distribute` strategy (Keras' `synchronized` BatchNormalization).
+    """
+
+    def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"`num_classes` must be positive. Received: num_classes={num_classes}")
+        self.num_classes = num_classes
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.synchronized = bool(synchronized)
+        self.batch_norm = keras.layers.BatchNormalization(
+            momentum=momentum, epsilon=epsilon, center=False, scale=False,
+            synchronized=self.synchronized, dtype=self.dtype_policy, name="bn")
+
+    def build(self, input_shape):
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError(
+                "`ConditionalBatchNorm` is called on `[x, labels]`. "
+                f"Received: input_shape={input_shape}")
+        x_shape, labels_shape = input_shape
+        if len(labels_shape) != 1:
+            raise ValueError(
+                "`labels` must be a 1D int tensor [batch] of class ids. "
+                f"Received: labels shape={tuple(labels_shape)}")
+        channels = x_shape[-1]
+        self.batch_norm.build(x_shape)
+        self.gamma = self.add_weight(name="gain", shape=(self.num_classes, channels),
+                                     initializer="ones")
+        self.beta = self.add_weight(name="bias", shape=(self.num_classes, channels),
+                                    initializer="zeros")
+
+    def call(self, inputs, training=None):
+        x, c = inputs
+        x_hat = self.batch_norm(x, training=training)
+        c = ops.cast(c, "int32")
+        gamma_c = ops.take(self.gamma, c, axis=0)
+        beta_c = ops.take(self.beta, c, axis=0)
+        new_axes = (1,) * (len(x.shape) - 2)
+        gamma_c = ops.reshape(gamma_c, (-1,) + new_axes + (gamma_c.shape[-1],))
+        beta_c = ops.reshape(beta_c, (-1,) + new_axes + (beta_c.shape[-1],))
+        return gamma_c * x_hat + beta_c
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[0])
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "momentum": self.momentum, "epsilon": self.epsilon,
+                "synchronized": self.synchronized}

@@ -1,0 +1,61 @@
+"""The projection discriminator's output head."""
+
+import keras
+from keras import ops
+
+from sagan_tf.layers.spectral_dense import SpectralDense
+from sagan_tf.layers.spectral_embedding import SpectralEmbedding
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class ProjectionHead(keras.layers.Layer):
+    """Projection discriminator output (Miyato & Koyama 2018).
+
+        phi(x) = sum_{h,w} ReLU(x)          (global sum pooling)
+        D(x, y) = psi(phi(x)) + <embed(y), phi(x)>
+
+    psi is an SN dense layer to one unit and embed an SN embedding. Called as
+    `head([features, labels])`; returns one logit per example, shape [N].
+
+    Args:
+        num_classes: number of classes of the embedding.
+        power_iterations: spectral-norm power iterations per training call.
+    """
+
+    def __init__(self, num_classes, power_iterations=1, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"`num_classes` must be positive. Received: num_classes={num_classes}")
+        self.num_classes = num_classes
+        self.power_iterations = power_iterations
+        self.psi = SpectralDense(1, power_iterations=power_iterations, name="psi",
+                                 dtype=self.dtype_policy)
+        self.embed = None
+
+    def build(self, input_shape):
+        x_shape, labels_shape = input_shape
+        if len(labels_shape) != 1:
+            raise ValueError(
+                "`labels` must be a 1D int tensor [batch] of class ids. "
+                f"Received: labels shape={tuple(labels_shape)}")
+        channels = x_shape[-1]
+        self.psi.build((x_shape[0], channels))
+        self.embed = SpectralEmbedding(self.num_classes, channels, name="embed",
+                                       power_iterations=self.power_iterations,
+                                       dtype=self.dtype_policy)
+        self.embed.build(labels_shape)
+
+    def call(self, inputs, training=None):
+        x, y = inputs
+        phi = ops.sum(ops.relu(x), axis=(1, 2))
+        psi = ops.squeeze(self.psi(phi, training=training), axis=-1)
+        projection = ops.sum(self.embed(y, training=training) * phi, axis=-1)
+        return ops.cast(psi + projection, "float32")
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0][0],)
+
+    def get_config(self):
+        return {**super().get_config(), "num_classes": self.num_classes,
+                "power_iterations": self.power_iterations}

@@ -1,0 +1,84 @@
+"""The generator's residual up-sampling block."""
+
+import keras
+from keras import ops
+
+from sagan_tf.layers.conditional_batch_norm import ConditionalBatchNorm
+from sagan_tf.layers.spectral_conv2d import SpectralConv2D
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class ResidualUpBlock(keras.layers.Layer):
+    """Generator residual block (Miyato & Koyama 2018; SAGAN authors' `block`).
+
+        h = CBN_1(x, c) -> ReLU -> upsample 2x (nearest) -> SNconv3x3
+        h = CBN_2(h, c) -> ReLU -> SNconv3x3
+        y = h + SNconv1x1(upsample(x))
+
+    Called as `block([x, labels])`. The shortcut is always a 1x1 SN conv, as in the
+    authors' code.
+
+    Args:
+        filters: output channels.
+        num_classes: classes of the conditional batch norms.
+        upsample: double the resolution (False keeps it).
+        power_iterations: spectral-norm power iterations per training call.
+        bn_momentum, bn_epsilon, synchronized_bn: passed to `ConditionalBatchNorm`.
+    """
+
+    def __init__(self, filters, num_classes, upsample=True, power_iterations=1,
+                 bn_momentum=0.9, bn_epsilon=1e-5, synchronized_bn=False, **kwargs):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.num_classes = num_classes
+        self.upsample = bool(upsample)
+        self.power_iterations = power_iterations
+        self.bn_momentum = bn_momentum
+        self.bn_epsilon = bn_epsilon
+        self.synchronized_bn = bool(synchronized_bn)
+        policy = self.dtype_policy
+        cbn = dict(num_classes=num_classes, momentum=bn_momentum, epsilon=bn_epsilon,
+                   synchronized=synchronized_bn, dtype=policy)
+        self.cbn_1 = ConditionalBatchNorm(name="cbn_1", **cbn)
+        self.cbn_2 = ConditionalBatchNorm(name="cbn_2", **cbn)
+        conv = dict(power_iterations=power_iterations, dtype=policy)
+        self.conv_1 = SpectralConv2D(filters, 3, name="conv_1", **conv)
+        self.conv_2 = SpectralConv2D(filters, 3, name="conv_2", **conv)
+        self.conv_shortcut = SpectralConv2D(filters, 1, name="conv_shortcut", **conv)
+
+    def build(self, input_shape):
+        x_shape, labels_shape = input_shape
+        b, height, width, channels = x_shape
+        scale = 2 if self.upsample else 1
+        up_shape = (b, None if height is None else height * scale,
+                    None if width is None else width * scale)
+        self.cbn_1.build([x_shape, labels_shape])
+        self.conv_1.build(up_shape + (channels,))
+        self.cbn_2.build([up_shape + (self.filters,), labels_shape])
+        self.conv_2.build(up_shape + (self.filters,))
+        self.conv_shortcut.build(up_shape + (channels,))
+
+    def _up(self, x):
+        if not self.upsample:
+            return x
+        return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+
+    def call(self, inputs, training=None):
+        x, c = inputs
+        h = ops.relu(self.cbn_1([x, c], training=training))
+        h = self.conv_1(self._up(h), training=training)
+        h = ops.relu(self.cbn_2([h, c], training=training))
+        h = self.conv_2(h, training=training)
+        return h + self.conv_shortcut(self._up(x), training=training)
+
+    def compute_output_shape(self, input_shape):
+        b, height, width, _ = input_shape[0]
+        scale = 2 if self.upsample else 1
+        return (b, None if height is None else height * scale,
+                None if width is None else width * scale, self.filters)
+
+    def get_config(self):
+        return {**super().get_config(), "filters": self.filters,
+                "num_classes": self.num_classes, "upsample": self.upsample,
+                "power_iterations": self.power_iterations, "bn_momentum": self.bn_momentum,
+                "bn_epsilon": self.bn_epsilon, "synchronized_bn": self.synchronized_bn}

@@ -1,0 +1,57 @@
+"""A spectrally normalized embedding (the projection discriminator's class embedding)."""
+
+import keras
+from keras import ops
+
+from sagan_tf.layers.spectral_norm import SpectralNormMixin, validate_power_iterations
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class SpectralEmbedding(SpectralNormMixin, keras.layers.Layer):
+    """Embedding lookup in a spectrally normalized embedding matrix.
+
+    e(y) = E_SN[y],  E_SN = E / sigma(E), with E the [input_dim, output_dim] matrix,
+    sigma(E) its largest singular value estimated by power iteration on a persistent u
+    of shape [1, output_dim], as the SAGAN authors' `sn_embedding` does. Unlike
+    `keras.layers.SpectralNormalization`, which overwrites the kernel in place and
+    fails on an embedding, the ids are plain integers and the gradient reaches E
+    through E / sigma(E) (u and v held constant).
+
+    Args:
+        input_dim: number of ids (classes).
+        output_dim: embedding size.
+        power_iterations: power iterations per training call.
+        embeddings_initializer: initializer of E.
+    """
+
+    def __init__(self, input_dim, output_dim, power_iterations=1,
+                 embeddings_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(
+                    f"`{name}` must be a positive integer. Received: {name}={value}")
+        validate_power_iterations(power_iterations)
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.power_iterations = power_iterations
+        self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="embeddings", shape=(self.input_dim, self.output_dim),
+            initializer=self.embeddings_initializer, autocast=False)
+        self._build_u(self.output_dim)
+
+    def call(self, ids, training=None):
+        e_sn = self.normalized_kernel(training)
+        return ops.take(e_sn, ops.cast(ids, "int32"), axis=0)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape) + (self.output_dim,)
+
+    def get_config(self):
+        return {**super().get_config(), "input_dim": self.input_dim,
+                "output_dim": self.output_dim, "power_iterations": self.power_iterations,
+                "embeddings_initializer":
+                    keras.initializers.serialize(self.embeddings_initializer)}

@@ -1,0 +1,57 @@
+"""The SAGAN projection discriminator."""
+
+import keras
+
+from sagan_tf import presets
+from sagan_tf.layers import ProjectionHead, ResidualDownBlock, SelfAttention
+from sagan_tf.networks.generator import _check_attention, _check_num_classes
+
+
+def build_discriminator(preset, num_classes, name="discriminator", **overrides):
+    """Builds the SAGAN projection discriminator as a functional `keras.Model`.
+
+        x -> ResidualDownBlock(optimized) (+ SelfAttention) -> [ResidualDownBlock]*
+          -> ReLU -> global sum pooling = phi -> psi(phi) + <embed(y), phi>
+
+    Args:
+        preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
+        num_classes: number of classes of the projection embedding.
+        name: the model's name.
+        **overrides: any key of the preset's "discriminator" dict (`channels`,
+            `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`).
+
+    Returns:
+        A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
+        int32 [N]) and returning one float32 logit per image, shape [N].
+    """
+    _check_num_classes(num_classes)
+    s = presets.network_settings(preset, "discriminator", overrides)
+    channels, downsample = list(s["channels"]), list(s["downsample"])
+    if not channels or len(channels) != len(downsample):
+        raise ValueError(
+            "`channels` and `downsample` must be non-empty lists of the same length. "
+            f"Received: channels={channels}, downsample={downsample}")
+    size, output_sizes = s["resolution"], []
+    for down in downsample:
+        size = size // 2 if down else size
+        output_sizes.append(size)
+    if size < 1:
+        raise ValueError(f"Too many downsampling blocks for resolution {s['resolution']}. "
+                         f"Received: downsample={downsample}")
+    _check_attention(s["attention_resolutions"], output_sizes, channels, "discriminator")
+
+    res = s["resolution"]
+    images = keras.Input((res, res, 3), name="images")
+    labels = keras.Input((), dtype="int32", name="labels")
+    h, placed = images, set()
+    for i, (filters, down, out_size) in enumerate(zip(channels, downsample, output_sizes)):
+        h = ResidualDownBlock(filters, downsample=down, optimized=(i == 0),
+                              power_iterations=s["power_iterations"],
+                              name=f"block{i + 1}")(h)
+        if out_size in s["attention_resolutions"] and out_size not in placed:
+            placed.add(out_size)
+            h = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
+                              name=f"attention{out_size}")(h)
+    logits = ProjectionHead(num_classes, power_iterations=s["power_iterations"],
+                            name="projection")([h, labels])
+    return keras.Model([images, labels], logits, name=name)

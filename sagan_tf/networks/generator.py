@@ -1,0 +1,78 @@
+"""The SAGAN generator."""
+
+import keras
+
+from sagan_tf import presets
+from sagan_tf.layers import ResidualUpBlock, SelfAttention, SpectralConv2D, SpectralDense
+
+
+def build_generator(preset, num_classes, name="generator", **overrides):
+    """Builds the class-conditional SAGAN generator as a functional `keras.Model`.
+
+        z -> SNDense -> reshape to s x s x C_0 -> [ResidualUpBlock (+ SelfAttention)]*
+          -> BN -> ReLU -> SNConv3x3 -> tanh
+
+    Args:
+        preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
+        num_classes: number of classes of the conditional batch norms.
+        name: the model's name.
+        **overrides: any key of the preset's "generator" dict (`latent_dim`,
+            `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
+            `power_iterations`, `bn_momentum`, `bn_epsilon`, `synchronized_bn`).
+
+    Returns:
+        A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
+        float32 images in [-1, 1], [N, resolution, resolution, 3].
+    """
+    _check_num_classes(num_classes)
+    s = presets.network_settings(preset, "generator", overrides)
+    channels = list(s["channels"])
+    size = s["initial_size"]
+    output_sizes = [size * 2 ** (i + 1) for i in range(len(channels))]
+    if not channels or output_sizes[-1] != s["resolution"]:
+        raise ValueError(
+            f"The generator's blocks must reach the preset's resolution {s['resolution']}: "
+            f"initial_size * 2**len(channels) = {size} * 2**{len(channels)}. "
+            f"Received: channels={channels}, initial_size={size}")
+    _check_attention(s["attention_resolutions"], output_sizes, channels, "generator")
+
+    z = keras.Input((s["latent_dim"],), name="z")
+    labels = keras.Input((), dtype="int32", name="labels")
+    x = SpectralDense(size * size * channels[0], power_iterations=s["power_iterations"],
+                      name="dense")(z)
+    x = keras.layers.Reshape((size, size, channels[0]), name="reshape")(x)
+    placed = set()
+    for i, (filters, out_size) in enumerate(zip(channels, output_sizes)):
+        x = ResidualUpBlock(filters, num_classes, power_iterations=s["power_iterations"],
+                            bn_momentum=s["bn_momentum"], bn_epsilon=s["bn_epsilon"],
+                            synchronized_bn=s["synchronized_bn"],
+                            name=f"block{i + 1}")([x, labels])
+        if out_size in s["attention_resolutions"] and out_size not in placed:
+            placed.add(out_size)
+            x = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
+                              name=f"attention{out_size}")(x)
+    x = keras.layers.BatchNormalization(momentum=s["bn_momentum"], epsilon=s["bn_epsilon"],
+                                        synchronized=s["synchronized_bn"], name="bn_out")(x)
+    x = keras.layers.ReLU(name="relu_out")(x)
+    x = SpectralConv2D(3, 3, power_iterations=s["power_iterations"], name="conv_out")(x)
+    images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
+    return keras.Model([z, labels], images, name=name)
+
+
+def _check_num_classes(num_classes):
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(f"`num_classes` must be positive. Received: num_classes={num_classes}")
+
+
+def _check_attention(resolutions, output_sizes, channels, network):
+    for r in resolutions:
+        if r not in output_sizes:
+            raise ValueError(
+                f"No {network} block outputs {r}x{r} features for attention. "
+                f"Received: attention_resolutions={list(resolutions)}; "
+                f"block outputs: {output_sizes}")
+        c = channels[output_sizes.index(r)]
+        if c % 8:
+            raise ValueError(
+                f"Attention at {r}x{r} needs channels divisible by 8. Received: {c} channels "
+                f"in the {network} block that outputs {r}x{r}")

@@ -1,0 +1,103 @@
+"""Architecture presets: plain data, one entry per resolution.
+
+Each preset has the image `resolution` and one dict per network; `build_generator`
+and `build_discriminator` accept overrides of any key of their network's dict.
+
+- `sagan32`: the layout of public SAGAN/SNGAN CIFAR-10 code. G: z (128) -> SN dense to
+  4x4x256, three up-blocks of 256 channels to 32x32, attention at 16x16. D: an optimized
+  block 3 -> 128 to 16x16, attention at 16x16, a down-block to 8x8, two blocks without
+  downsampling.
+- `sagan64`, `sagan128`: the paper's ImageNet layout with ch = 64 (G blocks 16ch, 8ch,
+  4ch, 2ch[, ch]; D mirrored: optimized ch, then 2ch, 4ch, 8ch, 16ch[, 16ch without
+  downsampling]), attention at the 32x32 feature maps of both networks (the paper's
+  "feat32"; use attention_resolutions=[64] for "feat64" at 128 pixels).
+
+`attention_resolutions` is a list: empty gives the SNGAN-projection baseline without
+attention, several entries put attention at several places (after the first block whose
+output has that resolution).
+"""
+
+import copy
+
+_CH = 64
+
+PRESETS = {
+    "sagan32": {
+        "resolution": 32,
+        "generator": {
+            "latent_dim": 128,
+            "initial_size": 4,
+            "channels": [256, 256, 256],
+            "attention_resolutions": [16],
+        },
+        "discriminator": {
+            "channels": [128, 128, 128, 128],
+            "downsample": [True, True, False, False],
+            "attention_resolutions": [16],
+        },
+    },
+    "sagan64": {
+        "resolution": 64,
+        "generator": {
+            "latent_dim": 128,
+            "initial_size": 4,
+            "channels": [16 * _CH, 8 * _CH, 4 * _CH, 2 * _CH],
+            "attention_resolutions": [32],
+        },
+        "discriminator": {
+            "channels": [_CH, 2 * _CH, 4 * _CH, 8 * _CH, 16 * _CH],
+            "downsample": [True, True, True, True, False],
+            "attention_resolutions": [32],
+        },
+    },
+    "sagan128": {
+        "resolution": 128,
+        "generator": {
+            "latent_dim": 128,
+            "initial_size": 4,
+            "channels": [16 * _CH, 8 * _CH, 4 * _CH, 2 * _CH, _CH],
+            "attention_resolutions": [32],
+        },
+        "discriminator": {
+            "channels": [_CH, 2 * _CH, 4 * _CH, 8 * _CH, 16 * _CH, 16 * _CH],
+            "downsample": [True, True, True, True, True, False],
+            "attention_resolutions": [32],
+        },
+    },
+}
+
+# Settings every network accepts as overrides, with their defaults.
+COMMON_DEFAULTS = {
+    "pool_keys": True,
+    "power_iterations": 1,
+}
+GENERATOR_DEFAULTS = {
+    **COMMON_DEFAULTS,
+    "bn_momentum": 0.9,
+    "bn_epsilon": 1e-5,
+    "synchronized_bn": False,
+}
+DISCRIMINATOR_DEFAULTS = dict(COMMON_DEFAULTS)
+
+
+def get_preset(name):
+    """Returns a deep copy of the preset `name` (or of a preset dict passed in)."""
+    if isinstance(name, dict):
+        return copy.deepcopy(name)
+    if name not in PRESETS:
+        raise ValueError(
+            f"Unknown preset. Received: preset={name!r}. Available: {sorted(PRESETS)}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def network_settings(preset, network, overrides):
+    """Merges the preset's settings for `network` with defaults and overrides."""
+    preset = get_preset(preset)
+    defaults = GENERATOR_DEFAULTS if network == "generator" else DISCRIMINATOR_DEFAULTS
+    settings = {**defaults, **preset[network], "resolution": preset["resolution"]}
+    unknown = sorted(set(overrides) - set(settings))
+    if unknown:
+        raise ValueError(
+            f"Unknown {network} setting(s) {unknown}. Allowed: {sorted(settings)}")
+    settings.update(overrides)
+    return settings
