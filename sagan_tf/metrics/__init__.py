@@ -1,0 +1,12 @@
+"""Evaluation of generative models: Inception Score, FID, KID and intra-FID.
+
+The metrics are computed the way TF-GAN computes them (with TF-GAN's own evaluation
+functions, see `sagan_tf.metrics.tfgan_eval`) from classifier logits and pooled
+activations.
+"""
+
+from sagan_tf.metrics.scores import frechet_distance
+from sagan_tf.metrics.scores import inception_score
+from sagan_tf.metrics.scores import intra_fid
+from sagan_tf.metrics.scores import kernel_distance
+from sagan_tf.metrics.tfgan_eval import load_tfgan_eval
