@@ -10,3 +10,11 @@ from sagan_tf.metrics.scores import inception_score
 from sagan_tf.metrics.scores import intra_fid
 from sagan_tf.metrics.scores import kernel_distance
 from sagan_tf.metrics.tfgan_eval import load_tfgan_eval
+from sagan_tf.metrics.classifiers import Classifier
+from sagan_tf.metrics.classifiers import ClassifierNotFoundError
+from sagan_tf.metrics.classifiers import default_hub_cache_dir
+from sagan_tf.metrics.classifiers import find_in_hub_cache
+from sagan_tf.metrics.classifiers import inception_classifier
+from sagan_tf.metrics.classifiers import keras_classifier
+from sagan_tf.metrics.classifiers import load_classifier
+from sagan_tf.metrics.classifiers import saved_model_classifier

@@ -1,0 +1,491 @@
+"""Classifiers that map images to logits and pooled activations, loaded locally.
+
+Nothing is downloaded. A classifier is one of:
+
+- TF-GAN's Inception network, the TF-Hub module
+  https://tfhub.dev/tensorflow/tfgan/eval/inception/1, from a local directory or
+  from a TF-Hub cache directory where `tensorflow_hub` stored it earlier
+  (`inception_classifier`, `load_classifier("inception")`);
+- any SavedModel whose call or signature maps images to a dict holding logits and
+  activations (`saved_model_classifier`);
+- a Keras model, in memory or as a `.keras` file (`keras_classifier`); the domain
+  classifier of `sagan_tf.metrics.domain_classifier` is one.
+
+All are wrapped in a `Classifier`, whose `logits_and_activations(images)` takes
+float32 images in [-1, 1] of any size and resizes them to the classifier's input
+size.
+"""
+
+import hashlib
+import os
+import tempfile
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+# TF-GAN's Inception module (`tfgan.eval.INCEPTION_TFHUB` and friends).
+INCEPTION_HANDLE = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
+# Handles under which tensorflow_hub may have cached the same module.
+INCEPTION_HANDLES = (
+    INCEPTION_HANDLE,
+    "https://hub.tensorflow.google.cn/tensorflow/tfgan/eval/inception/1",
+)
+INCEPTION_INPUT_SIZE = 299
+INCEPTION_LOGITS = "logits"
+INCEPTION_ACTIVATIONS = "pool_3"
+
+_TFHUB_CACHE_ENV = "TFHUB_CACHE_DIR"
+
+
+class ClassifierNotFoundError(FileNotFoundError):
+    """The classifier named by `--classifier` is not available locally."""
+
+
+class Classifier:
+    """An image classifier returning logits and pooled activations.
+
+    Args:
+        fn: callable mapping float32 images `[B, H, W, C]` in [-1, 1] at
+            `input_size` to a pair `(logits [B, ...], activations [B, ...])`;
+            both are flattened to 2D.
+        input_size: `(height, width)` the classifier expects.
+        name: a name for messages and reports.
+        channels: number of image channels the classifier expects.
+        num_classes: number of logits; found with one probe call if `None`.
+        num_features: size of the activations; found with one probe call if
+            `None`.
+    """
+
+    def __init__(self, fn, input_size, name, channels=3, num_classes=None,
+                 num_features=None):
+        self.input_size = _as_size(input_size)
+        self.name = name
+        self.channels = int(channels)
+        self._fn = fn
+        # Images are resized before the call, so only the batch size varies.
+        self._compiled = tf.function(self._forward, input_signature=[
+            tf.TensorSpec([None, *self.input_size, self.channels], tf.float32)])
+        if num_classes is None or num_features is None:
+            probe = tf.zeros([1, *self.input_size, self.channels], tf.float32)
+            logits, activations = self._compiled(probe)
+            num_classes = int(logits.shape[-1])
+            num_features = int(activations.shape[-1])
+        self.num_classes = int(num_classes)
+        self.num_features = int(num_features)
+
+    def _forward(self, images):
+        logits, activations = self._fn(images)
+        batch = tf.shape(images)[0]
+        logits = tf.reshape(tf.cast(logits, tf.float32), [batch, -1])
+        activations = tf.reshape(tf.cast(activations, tf.float32), [batch, -1])
+        return logits, activations
+
+    def logits_and_activations(self, images):
+        """Runs the classifier on a batch of images.
+
+        Args:
+            images: `[B, H, W, C]` images, float in [-1, 1] (uint8 in [0, 255] is
+                converted), of any size: they are resized (bilinear) to
+                `input_size`. One-channel images are repeated to three channels
+                when the classifier expects three.
+
+        Returns:
+            Tuple `(logits, activations)` of float32 `tf.Tensor`s of shapes
+            `[B, num_classes]` and `[B, num_features]`.
+        """
+        images = self.preprocess(images)
+        return self._compiled(images)
+
+    def preprocess(self, images):
+        """Converts, validates and resizes `images` as `logits_and_activations` does."""
+        images = tf.convert_to_tensor(images)
+        if images.shape.rank != 4:
+            raise ValueError("`images` must be a 4D batch [batch, height, width, "
+                             f"channels]. Received: shape={images.shape}")
+        if images.dtype == tf.uint8:
+            images = tf.cast(images, tf.float32) / 127.5 - 1.0
+        elif images.dtype.is_floating:
+            images = tf.cast(images, tf.float32)
+        else:
+            raise ValueError("`images` must be float in [-1, 1] or uint8. "
+                             f"Received: dtype={images.dtype.name}")
+        channels = images.shape[-1]
+        if channels == 1 and self.channels == 3:
+            images = tf.tile(images, [1, 1, 1, 3])
+        elif channels != self.channels:
+            raise ValueError(f"Classifier '{self.name}' expects {self.channels}-channel "
+                             f"images. Received: shape={images.shape}")
+        if tuple(images.shape[1:3]) != self.input_size:
+            images = tf.image.resize(images, self.input_size, method="bilinear")
+        return images
+
+    def __call__(self, images):
+        return self.logits_and_activations(images)
+
+    def __repr__(self):
+        return (f"<Classifier '{self.name}' input_size={self.input_size} "
+                f"num_classes={getattr(self, 'num_classes', '?')} "
+                f"num_features={getattr(self, 'num_features', '?')}>")
+
+
+def load_classifier(classifier, *, input_size=None, logits_key=None,
+                    activations_key=None, signature=None, activations_layer=None,
+                    hub_cache_dir=None):
+    """Loads a classifier from a local path or the TF-Hub cache (the `--classifier` flag).
+
+    Args:
+        classifier: one of
+            - `"inception"`: TF-GAN's Inception module from the TF-Hub cache
+              (see `find_in_hub_cache`);
+            - a TF-Hub handle URL (`https://...`): that module from the cache;
+            - a `.keras` file: see `keras_classifier`;
+            - a directory holding a SavedModel or TF-Hub module (such as the
+              untarred Inception module): see `saved_model_classifier`.
+            `"domain"` is not loaded here: the domain classifier needs data, see
+            `sagan_tf.metrics.load_or_train_domain_classifier`.
+        input_size: image size the classifier expects, int or `(height, width)`;
+            inferred where possible (see the loaders).
+        logits_key: SavedModel output holding the logits (default `"logits"`).
+        activations_key: SavedModel output holding the activations (default
+            `"pool_3"`).
+        signature: SavedModel signature to call (default: call the object itself
+            if it is callable, as TF-GAN does, else `serving_default`).
+        activations_layer: Keras layer whose output gives the activations
+            (default: the penultimate layer).
+        hub_cache_dir: TF-Hub cache directory to look in (default: as
+            tensorflow_hub, see `default_hub_cache_dir`).
+
+    Returns:
+        A `Classifier`.
+
+    Raises:
+        ClassifierNotFoundError: if the path does not exist or the module is not in
+            the TF-Hub cache; the message says how to obtain TF-GAN's Inception.
+        ValueError: if the path is neither a `.keras` file nor a SavedModel.
+    """
+    classifier = os.fspath(classifier)
+    if classifier == "domain":
+        raise ValueError(
+            "`--classifier=domain` needs the dataset's training images to train (or "
+            "a path to load) the domain classifier: use "
+            "sagan_tf.metrics.load_or_train_domain_classifier(path, train_data, "
+            "test_data, num_classes).")
+    saved_model_kwargs = dict(input_size=input_size, logits_key=logits_key,
+                              activations_key=activations_key, signature=signature)
+    if classifier == "inception":
+        return inception_classifier(
+            input_size=input_size or INCEPTION_INPUT_SIZE, hub_cache_dir=hub_cache_dir)
+    if classifier.startswith(("http://", "https://")):
+        path = find_in_hub_cache(classifier, hub_cache_dir)
+        if path is None:
+            raise ClassifierNotFoundError(_not_found_message(
+                classifier, "it is not in the TF-Hub cache directory "
+                f"{hub_cache_dir or default_hub_cache_dir()} (folder "
+                f"{_hub_cache_folder(classifier)})"))
+        return saved_model_classifier(path, **saved_model_kwargs)
+    if not os.path.exists(classifier):
+        raise ClassifierNotFoundError(_not_found_message(
+            classifier, f"the path {classifier} does not exist"))
+    if classifier.endswith(".keras"):
+        return keras_classifier(classifier, input_size=input_size,
+                                activations_layer=activations_layer)
+    if os.path.isdir(classifier) and _is_saved_model(classifier):
+        return saved_model_classifier(classifier, **saved_model_kwargs)
+    raise ValueError(
+        f"`--classifier={classifier}` is neither a `.keras` file nor a directory "
+        "holding a SavedModel or TF-Hub module (saved_model.pb).")
+
+
+def inception_classifier(path=None, input_size=INCEPTION_INPUT_SIZE,
+                         hub_cache_dir=None):
+    """TF-GAN's Inception network from a local directory or the TF-Hub cache.
+
+    TF-GAN (`tfgan.eval.classifier_fn_from_tfhub`) loads the module with
+    `tensorflow_hub.load(handle)`, calls the loaded object on images in [-1, 1]
+    resized to 299x299, and flattens its dict outputs `logits` (1008 classes) and
+    `pool_3` (2048 features). This does the same on a local copy, without TF-GAN's
+    function, which cannot run with Keras 3 (it flattens with
+    `tf.compat.v1.layers.flatten`) and would download the module when it is not
+    cached.
+
+    Args:
+        path: directory holding the untarred module; if `None`, the module is
+            looked up in the TF-Hub cache (`find_in_hub_cache`).
+        input_size: image size fed to the module; 299 as in TF-GAN (smaller only
+            for tests on stand-in modules).
+        hub_cache_dir: TF-Hub cache directory to look in when `path` is `None`.
+
+    Returns:
+        A `Classifier` named "inception".
+    """
+    if path is None:
+        path = find_in_hub_cache(INCEPTION_HANDLES, hub_cache_dir)
+        if path is None:
+            raise ClassifierNotFoundError(_not_found_message(
+                "inception", "TF-GAN's Inception module is not in the TF-Hub cache "
+                f"directory {hub_cache_dir or default_hub_cache_dir()}"))
+    elif not os.path.isdir(path):
+        raise ClassifierNotFoundError(_not_found_message(
+            path, f"the directory {path} does not exist"))
+    classifier = saved_model_classifier(
+        path, input_size=input_size, logits_key=INCEPTION_LOGITS,
+        activations_key=INCEPTION_ACTIVATIONS)
+    classifier.name = "inception"
+    return classifier
+
+
+def saved_model_classifier(path, input_size=None, logits_key=None,
+                           activations_key=None, signature=None):
+    """A classifier from a SavedModel (or TF-Hub module) directory.
+
+    How the model is called (`tensorflow_hub.load`, which for a local directory
+    is `tf.saved_model.load`):
+    - with `signature` given, the signature of that name, with the images as its
+      only input;
+    - else, if the loaded object is callable (a `tf.Module` saved with a
+      `__call__` tf.function, as TF-GAN's Inception module), the object itself, as
+      TF-GAN calls it;
+    - else the `serving_default` signature (or the only signature).
+
+    The call must return a dict; `logits_key` (default `"logits"`) names the
+    logits and `activations_key` (default `"pool_3"`) the activations, TF-GAN's
+    Inception output names. Both are flattened to 2D.
+
+    Args:
+        path: SavedModel directory.
+        input_size: image size, int or `(height, width)`. Default: the static
+            size of the model's input signature; if it has none, 299 (TF-GAN's
+            Inception) when the default output keys are used, else an error.
+        logits_key: output holding the logits.
+        activations_key: output holding the activations.
+        signature: name of the signature to call.
+
+    Returns:
+        A `Classifier` named after the directory.
+    """
+    import tensorflow_hub  # Imported here: only SavedModel loading needs it.
+
+    path = os.fspath(path)
+    if not os.path.isdir(path):
+        raise ClassifierNotFoundError(_not_found_message(
+            path, f"the directory {path} does not exist"))
+    default_keys = logits_key is None and activations_key is None
+    logits_key = INCEPTION_LOGITS if logits_key is None else logits_key
+    activations_key = (INCEPTION_ACTIVATIONS if activations_key is None
+                       else activations_key)
+    module = tensorflow_hub.load(path)
+    call, input_spec = _saved_model_call(module, path, signature)
+
+    if input_size is None:
+        shape = getattr(input_spec, "shape", tf.TensorShape(None))
+        if shape.rank == 4 and shape[1] is not None and shape[2] is not None:
+            input_size = (shape[1], shape[2])
+        elif default_keys:
+            input_size = INCEPTION_INPUT_SIZE
+        else:
+            raise ValueError(
+                f"The SavedModel at {path} does not fix its input image size; pass "
+                "`input_size`.")
+    channels = 3
+    shape = getattr(input_spec, "shape", tf.TensorShape(None))
+    if shape.rank == 4 and shape[3] is not None:
+        channels = shape[3]
+
+    def fn(images):
+        outputs = call(images)
+        if not isinstance(outputs, dict):
+            raise ValueError(
+                f"The SavedModel at {path} must return a dict holding logits and "
+                f"activations. Received: {type(outputs).__name__}")
+        missing = [k for k in (logits_key, activations_key) if k not in outputs]
+        if missing:
+            raise ValueError(
+                f"The SavedModel at {path} has no output {missing}; its outputs are "
+                f"{sorted(outputs)}. Name them with `logits_key` and "
+                f"`activations_key`. Received: logits_key={logits_key!r}, "
+                f"activations_key={activations_key!r}")
+        return outputs[logits_key], outputs[activations_key]
+
+    classifier = Classifier(fn, input_size, name=os.path.basename(
+        os.path.normpath(path)), channels=channels)
+    classifier.module = module  # Keeps the restored variables alive.
+    return classifier
+
+
+def keras_classifier(model, input_size=None, activations_layer=None,
+                     outputs_probabilities=None):
+    """A classifier from a Keras model or `.keras` file.
+
+    Logits are the model's output; activations are the output of
+    `activations_layer` (default: the penultimate layer, `model.layers[-2]`). The
+    model must be Functional or Sequential (layer outputs must be reachable).
+
+    Args:
+        model: a `keras.Model`, or the path of a `.keras` file.
+        input_size: image size, int or `(height, width)`; default from the model's
+            input shape.
+        activations_layer: name of the layer giving the activations.
+        outputs_probabilities: whether the model outputs softmax probabilities
+            rather than logits; then their logarithm is used as logits (same
+            softmax). Default: detected from a final softmax activation.
+
+    Returns:
+        A `Classifier` named after the model.
+    """
+    if not isinstance(model, keras.Model):
+        path = os.fspath(model)
+        if not os.path.exists(path):
+            raise ClassifierNotFoundError(_not_found_message(
+                path, f"the path {path} does not exist"))
+        model = keras.saving.load_model(path, compile=False)
+    try:
+        inputs = model.inputs
+        if len(inputs) == 1:
+            inputs = inputs[0]
+        logits_output = model.outputs[0]
+    except (AttributeError, ValueError, TypeError) as e:
+        raise ValueError(
+            f"Model '{model.name}' must be a Functional or Sequential model whose "
+            f"layer outputs can be read ({e}).") from e
+    if activations_layer is None:
+        if len(model.layers) < 2:
+            raise ValueError(f"Model '{model.name}' has no penultimate layer; pass "
+                             "`activations_layer`.")
+        layer = model.layers[-2]
+    else:
+        layer = model.get_layer(activations_layer)
+    if outputs_probabilities is None:
+        last = model.layers[-1]
+        outputs_probabilities = (
+            isinstance(last, keras.layers.Softmax)
+            or getattr(last, "activation", None) is keras.activations.softmax)
+    features = keras.Model(inputs, [logits_output, layer.output],
+                           name=f"{model.name}_logits_and_activations")
+
+    def fn(images):
+        logits, activations = features(images, training=False)
+        if outputs_probabilities:
+            logits = tf.math.log(tf.maximum(tf.cast(logits, tf.float32), 1e-30))
+        return logits, activations
+
+    shape = model.input_shape
+    if input_size is None:
+        if shape[1] is None or shape[2] is None:
+            raise ValueError(f"Model '{model.name}' does not fix its input image "
+                             f"size {shape}; pass `input_size`.")
+        input_size = (shape[1], shape[2])
+    classifier = Classifier(fn, input_size, name=model.name,
+                            channels=shape[3] or 3)
+    classifier.model = model
+    return classifier
+
+
+def default_hub_cache_dir():
+    """The TF-Hub cache directory, found as `tensorflow_hub` finds it.
+
+    `tensorflow_hub.resolver.tfhub_cache_dir(use_temp=True)`: the `TFHUB_CACHE_DIR`
+    environment variable, else the `--tfhub_cache_dir` absl flag (when defined and
+    parsed), else `<tempdir>/tfhub_modules`.
+    """
+    cache_dir = os.environ.get(_TFHUB_CACHE_ENV)
+    if not cache_dir:
+        try:
+            from absl import flags
+
+            flag = flags.FLAGS["tfhub_cache_dir"]
+            if flags.FLAGS.is_parsed() and flag.value:
+                cache_dir = flag.value
+        except (ImportError, KeyError):
+            pass
+    return cache_dir or os.path.join(tempfile.gettempdir(), "tfhub_modules")
+
+
+def find_in_hub_cache(handles, cache_dir=None):
+    """Finds a TF-Hub module that `tensorflow_hub` downloaded into its cache.
+
+    `tensorflow_hub` stores the module of handle `h` (a URL) in
+    `<cache_dir>/<sha1(h).hexdigest()>/`, with a `<sha1>.descriptor.txt` file next
+    to it, and takes a non-empty directory as a finished download
+    (`compressed_module_resolver._module_dir` and `resolver.atomic_download`).
+    This looks there without any network access.
+
+    Args:
+        handles: a handle or a sequence of handles to try in order.
+        cache_dir: cache directory; default `default_hub_cache_dir()`.
+
+    Returns:
+        The module directory, or `None` if no handle is cached.
+    """
+    if isinstance(handles, str):
+        handles = (handles,)
+    cache_dir = cache_dir or default_hub_cache_dir()
+    for handle in handles:
+        path = os.path.join(cache_dir, _hub_cache_folder(handle))
+        if os.path.isdir(path) and os.listdir(path):
+            return path
+    return None
+
+
+def _hub_cache_folder(handle):
+    return hashlib.sha1(handle.encode("utf8")).hexdigest()
+
+
+def _is_saved_model(path):
+    return any(os.path.exists(os.path.join(path, name))
+               for name in ("saved_model.pb", "saved_model.pbtxt"))
+
+
+def _saved_model_call(module, path, signature):
+    """Returns `(call(images) -> outputs, input TensorSpec or None)`."""
+    signatures = getattr(module, "signatures", {}) or {}
+    if signature is None and callable(module):
+        specs = [cf.structured_input_signature[0][0]
+                 for cf in getattr(module.__call__, "concrete_functions", ())
+                 if cf.structured_input_signature[0]]
+        return module, (specs[0] if len(specs) == 1 else None)
+    if signature is None:
+        if "serving_default" in signatures:
+            signature = "serving_default"
+        elif len(signatures) == 1:
+            signature = next(iter(signatures))
+        else:
+            raise ValueError(
+                f"The SavedModel at {path} is not callable and has no "
+                f"serving_default signature; pass `signature`, one of "
+                f"{sorted(signatures)}.")
+    if signature not in signatures:
+        raise ValueError(f"The SavedModel at {path} has no signature {signature!r}; "
+                         f"it has {sorted(signatures)}.")
+    concrete = signatures[signature]
+    input_specs = concrete.structured_input_signature[1]
+    if len(input_specs) != 1:
+        raise ValueError(f"Signature {signature!r} of the SavedModel at {path} must "
+                         f"take one input (the images). It takes {sorted(input_specs)}.")
+    (input_name, input_spec), = input_specs.items()
+    return (lambda images: concrete(**{input_name: images})), input_spec
+
+
+def _as_size(size):
+    if isinstance(size, (int, np.integer)):
+        size = (size, size)
+    size = tuple(int(s) for s in size)
+    if len(size) != 2 or min(size) < 1:
+        raise ValueError("`input_size` must be a positive int or (height, width). "
+                         f"Received: input_size={size}")
+    return size
+
+
+def _not_found_message(classifier, reason):
+    return (
+        f"Classifier not found: `--classifier={classifier}`: {reason}. Nothing is "
+        "downloaded at run time. To use TF-GAN's Inception network, download "
+        f"{INCEPTION_HANDLE} on a machine with network access (e.g. "
+        f"`curl -L -o inception.tar.gz '{INCEPTION_HANDLE}?tf-hub-format=compressed'`"
+        "), untar it into a directory (`mkdir inception && tar -xzf "
+        "inception.tar.gz -C inception`) and pass `--classifier=/path/to/inception`"
+        f" (or put it in the TF-Hub cache directory {default_hub_cache_dir()}, under the "
+        f"folder {_hub_cache_folder(INCEPTION_HANDLE)}, and pass "
+        "`--classifier=inception`). For datasets where Inception does not fit "
+        "(such as digits), use `--classifier=domain` to train and use a domain "
+        "classifier, or pass a `.keras` model or SavedModel of your own.")
