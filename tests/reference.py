@@ -73,3 +73,149 @@ def softmax(s, axis=-1):
 def cbn_inference(x, labels, mean, var, gain, bias, eps):
     x_hat = (x - mean) / np.sqrt(var + eps)
     return gain[labels][:, None, None, :] * x_hat + bias[labels][:, None, None, :]
+
+
+def conv2d(x, kernel, bias=None, strides=(1, 1), padding="same"):
+    """Cross-correlation with strides and 'same'/'valid' padding (TF's rules), float64.
+
+    'same': output size ceil(n / s), total padding max((out - 1) * s + k - n, 0) split
+    with the smaller half before; 'valid': output size floor((n - k) / s) + 1.
+    """
+    x = np.asarray(x, np.float64)
+    kernel = np.asarray(kernel, np.float64)
+    kh, kw, _, cout = kernel.shape
+    sh, sw = strides
+    n, h, w, _ = x.shape
+    if padding == "same":
+        oh, ow = -(-h // sh), -(-w // sw)
+        pad_h = max((oh - 1) * sh + kh - h, 0)
+        pad_w = max((ow - 1) * sw + kw - w, 0)
+        x = np.pad(x, ((0, 0), (pad_h // 2, pad_h - pad_h // 2),
+                       (pad_w // 2, pad_w - pad_w // 2), (0, 0)))
+    else:
+        oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    out = np.zeros((n, oh, ow, cout))
+    for i in range(kh):
+        for j in range(kw):
+            patch = x[:, i:i + (oh - 1) * sh + 1:sh, j:j + (ow - 1) * sw + 1:sw, :]
+            out += np.einsum("nhwc,co->nhwo", patch, kernel[i, j])
+    if bias is not None:
+        out += bias
+    return out
+
+
+def conv2d_kernel_grad(x, r, kernel_shape):
+    """dL/dK of L = <conv2d_same(x, K), r>: G[i, j, c, o] = sum x_pad[n, h+i, w+j, c] r[n, h, w, o]."""
+    x = np.asarray(x, np.float64)
+    kh, kw, _, _ = kernel_shape
+    ph, pw = (kh - 1) // 2, (kw - 1) // 2
+    xp = np.pad(x, ((0, 0), (ph, kh - 1 - ph), (pw, kw - 1 - pw), (0, 0)))
+    _, h, w, _ = x.shape
+    g = np.zeros(kernel_shape)
+    for i in range(kh):
+        for j in range(kw):
+            g[i, j] = np.einsum("nhwc,nhwo->co", xp[:, i:i + h, j:j + w, :], r)
+    return g
+
+
+def sn_kernel(layer):
+    """A spectral-norm layer's inference kernel W / sigma(u), sigma from the stored u."""
+    w = np.asarray(layer.kernel.numpy(), np.float64)
+    return w / sigma_from_u(w, layer.u.numpy())
+
+
+def sn_dense(layer, x):
+    """A SpectralDense's inference output x W / sigma + b."""
+    y = np.asarray(x, np.float64) @ sn_kernel(layer)
+    return y + layer.bias.numpy() if layer.use_bias else y
+
+
+def batch_norm_train(x, eps):
+    """(x - mean) / sqrt(var + eps) with the biased batch statistics over (N, H, W)."""
+    x = np.asarray(x, np.float64)
+    mean = x.mean(axis=(0, 1, 2))
+    var = x.var(axis=(0, 1, 2))
+    return (x - mean) / np.sqrt(var + eps), mean, var
+
+
+def cbn_train(x, labels, gain, bias, eps):
+    x_hat, _, _ = batch_norm_train(x, eps)
+    return gain[labels][:, None, None, :] * x_hat + bias[labels][:, None, None, :]
+
+
+def cbn_layer_inference(layer, x, labels):
+    """A ConditionalBatchNorm's inference output from its moving stats, gains, biases."""
+    bn = layer.batch_norm
+    return cbn_inference(np.asarray(x, np.float64), np.asarray(labels),
+                         bn.moving_mean.numpy(), bn.moving_variance.numpy(),
+                         layer.gamma.numpy(), layer.beta.numpy(), layer.epsilon)
+
+
+def self_attention(x, wf, wg, wh, wv, gamma, pool_keys):
+    """SAGAN's attention (Zhang et al. 2018, eq. 1-3) with explicit 1x1-conv matrices.
+
+    wf, wg: [C, C/8]; wh: [C, C/2]; wv: [C/2, C]. Keys f and values h are max-pooled
+    2x2 when `pool_keys`. Returns (y, beta), beta[n, j, i] = softmax_i(f(x_i) . g(x_j)).
+    """
+    x = np.asarray(x, np.float64)
+    n, height, width, c = x.shape
+    f, g, h = x @ wf, x @ wg, x @ wh
+    if pool_keys:
+        f, h = max_pool2(f), max_pool2(h)
+    f = f.reshape(n, -1, wf.shape[1])
+    g = g.reshape(n, height * width, wg.shape[1])
+    h = h.reshape(n, -1, wh.shape[1])
+    beta = softmax(np.einsum("njd,nid->nji", g, f), axis=-1)
+    o = np.einsum("nji,nic->njc", beta, h) @ wv
+    return gamma * o.reshape(n, height, width, c) + x, beta
+
+
+def self_attention_layer(layer, x):
+    """A SelfAttention layer's inference output (y, beta) from its own weights."""
+    def mat(conv):
+        k = sn_kernel(conv)
+        return k.reshape(k.shape[-2], k.shape[-1])
+    return self_attention(x, mat(layer.f_conv), mat(layer.g_conv), mat(layer.h_conv),
+                          mat(layer.v_conv), float(layer.gamma.numpy()), layer.pool_keys)
+
+
+def up_block(layer, x, labels):
+    """A ResidualUpBlock's inference output, composed in NumPy from its weights."""
+    up = upsample2 if layer.upsample else (lambda t: t)
+    h = relu(cbn_layer_inference(layer.cbn_1, x, labels))
+    h = sn_conv(layer.conv_1, up(h))
+    h = relu(cbn_layer_inference(layer.cbn_2, h, labels))
+    h = sn_conv(layer.conv_2, h)
+    return h + sn_conv(layer.conv_shortcut, up(np.asarray(x, np.float64)))
+
+
+def down_block(layer, x, shortcut, optimized):
+    """A ResidualDownBlock's inference output, composed in NumPy from its weights.
+
+    `shortcut` is "conv" (SN 1x1 conv) or "identity"; `optimized` the first block of D
+    (conv before activation, shortcut pools then convolves).
+    """
+    x = np.asarray(x, np.float64)
+    down = avg_pool2 if layer.downsample else (lambda t: t)
+    if optimized:
+        h = sn_conv(layer.conv_2, relu(sn_conv(layer.conv_1, x)))
+        return down(h) + sn_conv(layer.conv_shortcut, down(x))
+    h = sn_conv(layer.conv_2, relu(sn_conv(layer.conv_1, relu(x))))
+    s = sn_conv(layer.conv_shortcut, x) if shortcut == "conv" else x
+    return down(h) + down(s)
+
+
+def projection_head(layer, x, labels):
+    """D(x, y) = psi(phi) + <E_SN[y], phi>, phi = sum_{h,w} relu(x)."""
+    phi = relu(np.asarray(x, np.float64)).sum(axis=(1, 2))
+    psi = sn_dense(layer.psi, phi)[:, 0]
+    return psi + np.sum(sn_kernel(layer.embed)[np.asarray(labels)] * phi, axis=-1)
+
+
+def hinge_d(real, fake):
+    real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
+    return np.mean(np.maximum(0.0, 1.0 - real)) + np.mean(np.maximum(0.0, 1.0 + fake))
+
+
+def hinge_g(fake):
+    return -np.mean(np.asarray(fake, np.float64))
