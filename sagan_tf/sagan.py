@@ -1,0 +1,203 @@
+"""The GAN as a `keras.Model`: `compile(g_optimizer, d_optimizer)`, then `fit(dataset)`."""
+
+import keras
+import tensorflow as tf
+
+from sagan_tf import losses
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class SAGAN(keras.Model):
+    """Trains a class-conditional generator and projection discriminator with hinge loss.
+
+    Each `train_step` is one iteration of the paper's Algorithm: `d_steps_per_g_step`
+    discriminator updates (SAGAN: 1), then one generator update, then the EMA of G's
+    weights when enabled:
+
+        L_D = E[relu(1 - D(x, y))] + E[relu(1 + D(G(z), y))]
+        L_G = -E[D(G(z), y)]
+
+    The fake images are conditioned on the labels of the real batch (so G sees the
+    data's class frequencies). Noise z ~ N(0, I) is drawn with a stateless RNG from
+    (`seed`, step, D-step index), so a run resumed from a checkpoint draws the same z
+    as an uninterrupted one; under a distribution strategy each replica takes its own
+    slice of the global batch's noise, so N replicas see exactly what one device would.
+
+    Under `tf.distribute` each replica's loss is summed over its examples and divided
+    by the global batch: Keras' optimizer sums the replicas' gradients, which gives
+    the gradient of the global-batch mean.
+
+    Args:
+        generator: model `[z, labels] -> images`.
+        discriminator: model `[images, labels] -> logits [N]`.
+        latent_dim: size of z (default: read from the generator's first input).
+        ema_decay: decay of the exponential moving average of G's weights (None: no
+            EMA). Not in the SAGAN paper; BigGAN-style. `sampling_generator()` and
+            the export use the EMA weights (`ema_generator`) when present.
+        ema_start_step: before this G step the EMA copies G's weights.
+        seed: seed of the noise stream.
+    """
+
+    def __init__(self, generator, discriminator, latent_dim=None, ema_decay=None,
+                 ema_start_step=0, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
+        if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1). Received: ema_decay={ema_decay}")
+        self.ema_decay = ema_decay
+        self.ema_start_step = int(ema_start_step)
+        self.seed = int(seed)
+        # The EMA generator: a copy of G whose weights are the moving average.
+        self.ema_generator = None
+        if ema_decay is not None:
+            self.ema_generator = keras.models.clone_model(generator)
+            self.ema_generator.name = "ema_generator"
+            self.ema_generator.set_weights(generator.get_weights())
+        self.d_loss_tracker = keras.metrics.Mean(name="d_loss")
+        self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
+        self.d_real_tracker = keras.metrics.Mean(name="d_real")
+        self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.built = True  # G and D are built models; nothing to infer from data.
+
+    def compile(self, g_optimizer=None, d_optimizer=None, d_steps_per_g_step=1, **kwargs):
+        """Sets the optimizers. Defaults are the paper's TTUR.
+
+        Args:
+            g_optimizer: default Adam(1e-4, beta_1=0, beta_2=0.9).
+            d_optimizer: default Adam(4e-4, beta_1=0, beta_2=0.9).
+            d_steps_per_g_step: D updates per G update. Each consumes its own slice of
+                the batch that `fit` delivers, so feed batches of
+                `d_steps_per_g_step * batch_size`.
+            **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
+                `steps_per_execution`).
+        """
+        if not isinstance(d_steps_per_g_step, int) or d_steps_per_g_step < 1:
+            raise ValueError("`d_steps_per_g_step` must be a positive integer. "
+                             f"Received: d_steps_per_g_step={d_steps_per_g_step}")
+        g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
+        d_optimizer = d_optimizer or keras.optimizers.Adam(4e-4, beta_1=0.0, beta_2=0.9)
+        if keras.mixed_precision.global_policy().name == "mixed_float16":
+            g_optimizer = _loss_scaled(g_optimizer)
+            d_optimizer = _loss_scaled(d_optimizer)
+        self.g_optimizer = g_optimizer
+        self.d_optimizer = d_optimizer
+        self.d_steps_per_g_step = d_steps_per_g_step
+        # Keras' fit reads `model.optimizer` (step counters, callbacks): it is G's, so
+        # `optimizer.iterations` counts training iterations.
+        super().compile(optimizer=g_optimizer, **kwargs)
+        self.g_optimizer.build(self.generator.trainable_variables)
+        self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    @property
+    def metrics(self):
+        return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
+                self.d_fake_tracker]
+
+    def call(self, inputs, training=False):
+        """`[z, labels] -> images` with the (non-EMA) generator."""
+        return self.generator(inputs, training=training)
+
+    # -- the algorithm ---------------------------------------------------------------
+
+    def train_step(self, data):
+        real_images, labels = data
+        real_chunks = tf.split(real_images, self.d_steps_per_g_step)
+        label_chunks = tf.split(labels, self.d_steps_per_g_step)
+        for k in range(self.d_steps_per_g_step):
+            d_loss, d_real, d_fake = self._d_step(real_chunks[k], label_chunks[k], k)
+        g_loss = self._g_step(label_chunks[-1])
+        self._update_ema()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        self.d_loss_tracker.update_state(d_loss * replicas)
+        self.g_loss_tracker.update_state(g_loss * replicas)
+        self.d_real_tracker.update_state(d_real)
+        self.d_fake_tracker.update_state(d_fake)
+        return {m.name: m.result() for m in self.metrics}
+
+    def _d_step(self, real_images, labels, k):
+        """One D update on L_D; returns (L_D share, mean D(x), mean D(G(z)))."""
+        global_batch = self._global_batch(labels)
+        z = self.noise(labels, stream=1 + k)
+        fake_images = self.generator([z, labels], training=True)
+        with tf.GradientTape() as tape:
+            real_logits = self.discriminator([real_images, labels], training=True)
+            fake_logits = self.discriminator([fake_images, labels], training=True)
+            d_loss = losses.discriminator_hinge_loss(real_logits, fake_logits, global_batch)
+            scaled = self.d_optimizer.scale_loss(d_loss)
+        variables = self.discriminator.trainable_variables
+        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return d_loss, tf.reduce_mean(real_logits), tf.reduce_mean(fake_logits)
+
+    def _g_step(self, labels):
+        """One G update on L_G; returns L_G's share on this replica."""
+        global_batch = self._global_batch(labels)
+        z = self.noise(labels, stream=0)
+        with tf.GradientTape() as tape:
+            fake_images = self.generator([z, labels], training=True)
+            fake_logits = self.discriminator([fake_images, labels], training=True)
+            g_loss = losses.generator_hinge_loss(fake_logits, global_batch)
+            scaled = self.g_optimizer.scale_loss(g_loss)
+        variables = self.generator.trainable_variables
+        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
+        return g_loss
+
+    def _update_ema(self):
+        """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`).
+
+        Spectral-norm u vectors are copied: they are unit power-iteration estimates.
+        """
+        if self.ema_generator is None:
+            return
+        step = tf.cast(self.g_optimizer.iterations, "float32")
+        decay = tf.where(step > self.ema_start_step, float(self.ema_decay), 0.0)
+        for shadow, w in zip(self.ema_generator.weights, self.generator.weights):
+            if w.path.endswith("sn_u"):
+                shadow.assign(w)
+            else:
+                shadow.assign(decay * shadow + (1.0 - decay) * w)
+
+    # -- noise -----------------------------------------------------------------------
+
+    def _global_batch(self, labels):
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        return tf.cast(tf.shape(labels)[0] * replicas, "float32")
+
+    def noise(self, labels, stream=0):
+        """z for this replica's slice of the global batch, from (seed, step, stream)."""
+        ctx = tf.distribute.get_replica_context()
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        replica_id = ctx.replica_id_in_sync_group if ctx is not None else 0
+        local = tf.shape(labels)[0]
+        step = tf.cast(self.g_optimizer.iterations, "int32")
+        seed = tf.stack([tf.constant(self.seed, "int32"), step * 16 + stream])
+        z = tf.random.stateless_normal([local * replicas, self.latent_dim], seed=seed)
+        return z[replica_id * local:(replica_id + 1) * local]
+
+    # -- sampling --------------------------------------------------------------------
+
+    def sampling_generator(self):
+        """The generator to sample from: the EMA generator when there is one, else G."""
+        return self.ema_generator if self.ema_generator is not None else self.generator
+
+    def get_config(self):
+        return {**super().get_config(),
+                "generator": keras.saving.serialize_keras_object(self.generator),
+                "discriminator": keras.saving.serialize_keras_object(self.discriminator),
+                "latent_dim": self.latent_dim, "ema_decay": self.ema_decay,
+                "ema_start_step": self.ema_start_step, "seed": self.seed}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["generator"] = keras.saving.deserialize_keras_object(config["generator"])
+        config["discriminator"] = keras.saving.deserialize_keras_object(
+            config["discriminator"])
+        return cls(**config)
+
+
+def _loss_scaled(optimizer):
+    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+        return optimizer
+    return keras.optimizers.LossScaleOptimizer(optimizer)
