@@ -24,6 +24,9 @@ setuptools.setup(
     python_requires=">=3.10",
     install_requires=_requirements(),
     entry_points={"console_scripts": [
-        "sagan-demo=sagan_tf.demo:main",
+        "sagan-train=training.train:run",
+        "sagan-eval=training.evaluate:run",
+        "sagan-export=export.main:run",
+        "sagan-sample=export.sample:run",
     ]},
 )
