@@ -18,3 +18,6 @@ from sagan_tf.metrics.classifiers import inception_classifier
 from sagan_tf.metrics.classifiers import keras_classifier
 from sagan_tf.metrics.classifiers import load_classifier
 from sagan_tf.metrics.classifiers import saved_model_classifier
+from sagan_tf.metrics.streaming import compute_activations
+from sagan_tf.metrics.streaming import generate_activations
+from sagan_tf.metrics.evaluation import evaluate

@@ -53,6 +53,13 @@ def frechet_distance(real_activations, fake_activations):
     `frechet_classifier_distance_from_activations` in float64. FID is biased for
     small samples: compare values only at equal sample sizes.
 
+    TF-GAN computes `Tr((C_r C_f)^(1/2))` from SVDs of symmetric matrices and
+    leaves singular values below 1e-10 un-rooted (a guard against noise in
+    rank-deficient covariances, e.g. fewer samples than features). Where such
+    values occur, the result is slightly larger (by about 2 sqrt(1e-10) per value)
+    than a `scipy.linalg.sqrtm`-based FID; with well-conditioned covariances the
+    two agree to float64 precision.
+
     Args:
         real_activations: array of shape `[num_real, num_features]`.
         fake_activations: array of shape `[num_fake, num_features]`.

@@ -1,0 +1,110 @@
+"""End-to-end evaluation of a class-conditional generator against real data."""
+
+import logging
+import math
+
+import numpy as np
+
+from sagan_tf.metrics import scores
+from sagan_tf.metrics.streaming import compute_activations
+from sagan_tf.metrics.streaming import generate_activations
+
+logger = logging.getLogger(__name__)
+
+METRIC_NAMES = ("inception_score", "fid", "kid", "kid_std", "intra_fid",
+                "class_accuracy")
+
+
+def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
+             num_classes, seed=0, kid_block_size=scores.DEFAULT_KID_BLOCK_SIZE,
+             compute_intra_fid=True, progress=True):
+    """Inception Score, FID, KID, intra-FID and class accuracy of a generator.
+
+    Real images are streamed from `real_batches` (the first `num_samples`);
+    `num_samples` fake images are generated class-balanced, `batch_size` at a
+    time, through `generate_fn`. Only classifier outputs are kept in memory.
+
+    The fake labels are `arange(num_samples) % num_classes` in a random order
+    drawn from `seed` (so every class gets `num_samples // num_classes` or one
+    more samples). For KID, whose block estimator assumes random order, the real
+    activations are shuffled with the same seed. The noise `generate_fn` draws is
+    its own business: seed it for reproducible numbers.
+
+    Args:
+        generate_fn: callable `generate_fn(labels)` taking int32 labels `[B]` and
+            returning float32 images `[B, H, W, 3]` in [-1, 1].
+        real_batches: iterable of `(images, labels)` batches (or images only, or
+            dicts with "image"/"label"; see `compute_activations`).
+        classifier: a `sagan_tf.metrics.Classifier`.
+        num_samples: number of real and of fake images (at least 2).
+        batch_size: images per `generate_fn` call.
+        num_classes: number of classes of the data set.
+        seed: seed for the fake labels' order and the real activations' shuffle.
+        kid_block_size: TF-GAN's `max_block_size` for KID.
+        compute_intra_fid: compute intra-FID (one FID per class, slow for 1000
+            classes with 2048 features).
+        progress: show progress bars.
+
+    Returns:
+        A dict of JSON-serialisable values (Python floats, or `None`):
+        - `"inception_score"`: of the fake images;
+        - `"fid"`: between real and fake activations;
+        - `"kid"`, `"kid_std"`: KID and its standard error (`None` when all
+          samples fit in one KID block, where TF-GAN's standard error is NaN);
+        - `"intra_fid"`: mean per-class FID, `None` if not computed, if the real
+          batches carry no labels, or a class has fewer than 2 real or fake
+          samples (logged);
+        - `"class_accuracy"`: fraction of fake images the classifier assigns to
+          the class they were generated for; `None` unless the classifier has
+          `num_classes` classes (as a domain classifier has).
+
+    Raises:
+        ValueError: on invalid arguments.
+    """
+    num_samples = int(num_samples)
+    if num_samples < 2:
+        raise ValueError("`num_samples` must be at least 2. "
+                         f"Received: num_samples={num_samples}")
+    num_classes = int(num_classes)
+    if num_classes < 1:
+        raise ValueError("`num_classes` must be positive. "
+                         f"Received: num_classes={num_classes}")
+    rng = np.random.default_rng(seed)
+
+    _, real_activations, real_labels = compute_activations(
+        classifier, real_batches, num_samples=num_samples, progress=progress)
+    if len(real_activations) < num_samples:
+        logger.warning("Only %d real images available; FID and KID compare %d real "
+                       "with %d fake images.", len(real_activations),
+                       len(real_activations), num_samples)
+
+    fake_labels = rng.permutation(np.arange(num_samples) % num_classes)
+    fake_logits, fake_activations, _ = generate_activations(
+        generate_fn, fake_labels, classifier, batch_size, progress=progress)
+
+    results = dict.fromkeys(METRIC_NAMES)
+    results["inception_score"] = scores.inception_score(fake_logits)
+    results["fid"] = scores.frechet_distance(real_activations, fake_activations)
+    kid, kid_std = scores.kernel_distance(
+        real_activations[rng.permutation(len(real_activations))], fake_activations,
+        max_block_size=kid_block_size)
+    results["kid"] = kid
+    results["kid_std"] = kid_std if math.isfinite(kid_std) else None
+
+    if compute_intra_fid and real_labels is not None:
+        real_counts = np.bincount(real_labels[real_labels >= 0],
+                                  minlength=num_classes)[:num_classes]
+        fake_counts = np.bincount(fake_labels, minlength=num_classes)
+        if min(real_counts.min(), fake_counts.min()) < 2:
+            logger.warning(
+                "Intra-FID not computed: it needs at least 2 real and 2 fake samples "
+                "per class; the smallest class has %d real and %d fake samples with "
+                "num_samples=%d.", real_counts.min(), fake_counts.min(), num_samples)
+        else:
+            results["intra_fid"], _ = scores.intra_fid(
+                real_activations, real_labels, fake_activations, fake_labels,
+                num_classes)
+    if getattr(classifier, "num_classes", None) == num_classes:
+        predicted = np.argmax(fake_logits, axis=-1)
+        results["class_accuracy"] = float(np.mean(predicted == fake_labels))
+    return results

@@ -1,0 +1,119 @@
+"""evaluate(): every number against an independent NumPy computation on the same images."""
+
+import json
+import logging
+
+import numpy as np
+import pytest
+import scipy.linalg
+import scipy.special
+
+from sagan_tf.metrics import evaluation
+
+NUM_CLASSES = 3
+
+
+def numpy_fid(x, y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    cov_x, cov_y = np.cov(x, rowvar=False), np.cov(y, rowvar=False)
+    covmean = np.real(scipy.linalg.sqrtm(cov_x @ cov_y))
+    return float(np.sum((x.mean(0) - y.mean(0)) ** 2)
+                 + np.trace(cov_x + cov_y - 2 * covmean))
+
+
+def numpy_mmd2(x, y):
+    x, y = x.astype(np.float64), y.astype(np.float64)
+    k = lambda a, b: (a @ b.T / x.shape[1] + 1.0) ** 3  # noqa: E731
+    kxx, kyy = k(x, x), k(y, y)
+    m, n = len(x), len(y)
+    return ((kxx.sum() - np.trace(kxx)) / (m * (m - 1))
+            + (kyy.sum() - np.trace(kyy)) / (n * (n - 1)) - 2 * k(x, y).mean())
+
+
+class RecordingGenerator:
+    """Class-dependent images; remembers everything it generated."""
+
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+        self.images, self.labels = [], []
+
+    def __call__(self, labels):
+        base = np.linspace(-0.8, 0.8, 4)[labels][:, None, None, None]
+        images = np.clip(base + self.rng.normal(scale=0.3, size=(len(labels), 10, 10, 3)),
+                         -1, 1).astype(np.float32)
+        self.images.append(images)
+        self.labels.append(np.array(labels))
+        return images
+
+
+def real_data(n, seed=1):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, NUM_CLASSES, size=n).astype(np.int32)
+    base = np.linspace(-0.7, 0.7, NUM_CLASSES)[labels][:, None, None, None]
+    images = np.clip(base + rng.normal(scale=0.35, size=(n, 10, 10, 3)), -1, 1)
+    return images.astype(np.float32), labels
+
+
+def test_evaluate_against_numpy(tiny_classifier):
+    real_images, real_labels = real_data(80)
+    real_batches = ((real_images[i:i + 16], real_labels[i:i + 16])
+                    for i in range(0, 80, 16))
+    generator = RecordingGenerator()
+    results = evaluation.evaluate(generator, real_batches, tiny_classifier,
+                                  num_samples=60, batch_size=16,
+                                  num_classes=NUM_CLASSES, seed=3, progress=False)
+    assert set(results) == set(evaluation.METRIC_NAMES)
+    json.dumps(results, allow_nan=False)  # Strict JSON.
+
+    fake_images = np.concatenate(generator.images)
+    fake_labels = np.concatenate(generator.labels)
+    assert fake_images.shape[0] == 60
+    assert [len(b) for b in generator.labels] == [16, 16, 16, 12]
+    np.testing.assert_array_equal(np.bincount(fake_labels), [20, 20, 20])
+    assert not np.array_equal(fake_labels, np.arange(60) % NUM_CLASSES)  # Shuffled.
+
+    # Classifier outputs on the same batches evaluate() used (float32 results can
+    # differ in the last bits with the batch grouping).
+    def run(batches):
+        outputs = [tiny_classifier(b) for b in batches]
+        return (np.concatenate([o[0] for o in outputs]),
+                np.concatenate([o[1] for o in outputs]))
+
+    real_acts = run([real_images[i:min(i + 16, 60)] for i in range(0, 60, 16)])[1]
+    fake_logits, fake_acts = run(generator.images)
+    p = scipy.special.softmax(fake_logits.astype(np.float64), axis=1)
+    expected_is = np.exp(np.mean(np.sum(p * (np.log(p) - np.log(p.mean(0))), 1)))
+    assert results["inception_score"] == pytest.approx(expected_is, rel=1e-5)
+    assert results["fid"] == pytest.approx(numpy_fid(real_acts, fake_acts), rel=1e-6)
+    assert results["kid"] == pytest.approx(numpy_mmd2(real_acts, fake_acts), rel=1e-6)
+    assert results["kid_std"] is None  # One KID block.
+    per_class = [numpy_fid(real_acts[real_labels[:60] == c], fake_acts[fake_labels == c])
+                 for c in range(NUM_CLASSES)]
+    assert results["intra_fid"] == pytest.approx(np.mean(per_class), rel=1e-6)
+    # The classifier has as many classes as the data: class accuracy is reported.
+    expected_accuracy = np.mean(np.argmax(fake_logits, 1) == fake_labels)
+    assert results["class_accuracy"] == pytest.approx(expected_accuracy)
+
+
+def test_evaluate_optional_metrics(tiny_classifier, caplog):
+    real_images, real_labels = real_data(40)
+    # More KID blocks give a standard error; no real labels, no intra-FID; a
+    # classifier with another number of classes, no class accuracy.
+    results = evaluation.evaluate(
+        RecordingGenerator(), [real_images], tiny_classifier, num_samples=40,
+        batch_size=40, num_classes=4, kid_block_size=10, progress=False)
+    assert results["intra_fid"] is None and results["class_accuracy"] is None
+    assert isinstance(results["kid_std"], float) and results["kid_std"] > 0
+
+    # Too few samples per class for intra-FID: skipped with a warning.
+    with caplog.at_level(logging.WARNING):
+        results = evaluation.evaluate(
+            RecordingGenerator(), [(real_images, real_labels)], tiny_classifier,
+            num_samples=4, batch_size=4, num_classes=NUM_CLASSES, progress=False)
+    assert results["intra_fid"] is None
+    assert "Intra-FID not computed" in caplog.text
+    assert results["fid"] is not None
+
+    with pytest.raises(ValueError, match="`num_samples` must be at least 2"):
+        evaluation.evaluate(RecordingGenerator(), [real_images], tiny_classifier,
+                            num_samples=1, batch_size=4, num_classes=3)
