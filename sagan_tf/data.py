@@ -126,7 +126,9 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         label_key: TFDS only: name of the `ClassLabel` feature, if the dataset has several.
         validate_images: Folders only. If True (default), every file is decoded once, before
             training, with the same decoder as the pipeline (in parallel), so that corrupt
-            files are found and counted exactly. If False, that pass is skipped and a corrupt
+            files are found and counted exactly; it costs about one epoch of decoding (about
+            2.5 minutes for 300,000 375x300 JPEGs on 2 CPU cores). If False, that pass is
+            skipped and a corrupt
             file stops the pipeline with TensorFlow's decoding error when it is reached.
 
     Returns:
@@ -308,11 +310,11 @@ def _source_kind(source, labels):
 
 @dataclasses.dataclass
 class _Source:
-    """A dataset of raw examples plus how to turn one into (image uint8/float, label).
+    """A dataset of raw elements plus how to turn one into a model example.
 
-    `dataset` yields raw elements (indices, paths or encoded TFDS examples); `shuffle_fn`
-    shuffles it (it is applied before repeat); `to_example` maps an element to a pair
-    (image tensor [H, W, C] scaled to [-1, 1] as float32, label int32 scalar).
+    `dataset` yields raw elements (indices, or encoded TFDS images with labels);
+    `shuffle_fn(dataset, seed)` shuffles it (applied before repeat); `to_example` maps an
+    element to a pair (float32 image [H, W, 3] in [-1, 1] at its own size, int32 label).
     """
 
     dataset: tf.data.Dataset

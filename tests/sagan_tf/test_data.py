@@ -545,6 +545,10 @@ def test_tfds_errors(tfds_dir, tmp_path):
                        + f" --data_dir={tmp_path}.*download=True"):
         data.load_dataset(_TFDS_NAME, data_dir=str(tmp_path), resolution=8,
                           global_batch_size=4)
+    # download=True prepares an unprepared dataset (this builder generates its data offline).
+    _, info = data.load_dataset(_TFDS_NAME, data_dir=str(tmp_path), resolution=8,
+                                global_batch_size=4, download=True)
+    assert info.num_examples == 40
     with pytest.raises(ValueError, match="Unknown split 'validation'.*'test', 'train'"):
         data.load_dataset(_TFDS_NAME, data_dir=tfds_dir, resolution=8, global_batch_size=4,
                           split="validation")
