@@ -128,8 +128,8 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
             training, with the same decoder as the pipeline (in parallel), so that corrupt
             files are found and counted exactly; it costs about one epoch of decoding (about
             2.5 minutes for 300,000 375x300 JPEGs on 2 CPU cores). If False, that pass is
-            skipped and a corrupt
-            file stops the pipeline with TensorFlow's decoding error when it is reached.
+            skipped and a corrupt file stops the pipeline with TensorFlow's decoding error
+            when it is reached.
 
     Returns:
         A pair `(dataset, info)`: a `tf.data.Dataset` of `(images, labels)` batches (float32
