@@ -1,0 +1,156 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from reference import batch_norm_train, cbn_inference, cbn_train
+from sagan_tf.layers import ConditionalBatchNorm
+
+K, C = 4, 6
+
+
+def _layer(seed=0, **kwargs):
+    """A built layer whose per-class gains and biases are random (not 1 and 0)."""
+    layer = ConditionalBatchNorm(K, **kwargs)
+    layer.build([(None, 5, 3, C), (None,)])
+    rng = np.random.RandomState(seed)
+    layer.gamma.assign(rng.uniform(0.5, 2.0, (K, C)).astype("float32"))
+    layer.beta.assign(rng.randn(K, C).astype("float32"))
+    return layer
+
+
+def _data(n=6, seed=1):
+    rng = np.random.RandomState(seed)
+    x = (rng.randn(n, 5, 3, C) * rng.uniform(0.5, 3.0, C) + rng.randn(C)).astype("float32")
+    labels = np.array([0, 2, 2, 3, 0, 1][:n], "int32")
+    return x, labels
+
+
+def test_weights_gain_one_bias_zero_and_no_spectral_norm():
+    layer = ConditionalBatchNorm(K)
+    layer.build([(None, 5, 3, C), (None,)])
+    np.testing.assert_array_equal(layer.gamma.numpy(), np.ones((K, C)))
+    np.testing.assert_array_equal(layer.beta.numpy(), np.zeros((K, C)))
+    assert sorted(w.name for w in layer.trainable_weights) == ["bias", "gain"]
+    # The inner BatchNormalization has no affine terms; only moving stats besides.
+    assert sorted(w.name for w in layer.non_trainable_weights) == ["moving_mean",
+                                                                  "moving_variance"]
+    assert not any("sn_u" in w.name for w in layer.weights)
+
+
+def test_training_mode_uses_batch_statistics_and_per_class_gain_bias():
+    layer = _layer(epsilon=1e-3)
+    x, labels = _data()
+    y = layer([tf.constant(x), tf.constant(labels)], training=True).numpy()
+    expected = cbn_train(x, labels, layer.gamma.numpy(), layer.beta.numpy(), 1e-3)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # Per class: examples 1 and 2 share class 2, so share gain and bias.
+    x_hat = batch_norm_train(x, 1e-3)[0]
+    np.testing.assert_allclose(y[1], layer.gamma.numpy()[2] * x_hat[1] + layer.beta.numpy()[2],
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_training_mode_updates_moving_statistics_with_momentum():
+    layer = _layer(momentum=0.9)
+    x, labels = _data()
+    layer([tf.constant(x), tf.constant(labels)], training=True)
+    _, mean, var = batch_norm_train(x, 1e-5)
+    bn = layer.batch_norm
+    np.testing.assert_allclose(bn.moving_mean.numpy(), 0.1 * mean, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(bn.moving_variance.numpy(), 0.9 + 0.1 * var, rtol=1e-4,
+                               atol=1e-5)
+
+
+def test_inference_mode_uses_moving_statistics():
+    layer = _layer(epsilon=1e-5)
+    rng = np.random.RandomState(2)
+    mean, var = rng.randn(C).astype("float32"), rng.uniform(0.2, 4.0, C).astype("float32")
+    layer.batch_norm.moving_mean.assign(mean)
+    layer.batch_norm.moving_variance.assign(var)
+    x, labels = _data()
+    y = layer([tf.constant(x), tf.constant(labels)], training=False).numpy()
+    expected = cbn_inference(x, labels, mean, var, layer.gamma.numpy(), layer.beta.numpy(),
+                             1e-5)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.batch_norm.moving_mean.numpy(), mean)
+
+
+def test_gradient_reaches_only_the_rows_of_present_classes():
+    layer = _layer()
+    x, labels = _data(n=4)  # classes 0, 2, 2, 3: class 1 absent
+    r = np.random.RandomState(3).randn(*x.shape).astype("float32")
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(layer([tf.constant(x), tf.constant(labels)], training=True) * r)
+    g_gain, g_bias = tape.gradient(loss, [layer.gamma, layer.beta])
+    g_gain = tf.convert_to_tensor(g_gain).numpy()
+    g_bias = tf.convert_to_tensor(g_bias).numpy()
+    x_hat = batch_norm_train(x, 1e-5)[0]
+    exp_gain, exp_bias = np.zeros((K, C)), np.zeros((K, C))
+    np.add.at(exp_gain, labels, (x_hat * r).sum(axis=(1, 2)))
+    np.add.at(exp_bias, labels, r.sum(axis=(1, 2)))
+    np.testing.assert_allclose(g_gain, exp_gain, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(g_bias, exp_bias, rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(g_gain[1], 0.0)
+
+
+@pytest.mark.parametrize("synchronized", [True, False])
+def test_synchronized_uses_global_batch_statistics_across_replicas(synchronized):
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    x, labels = _data()
+    with strategy.scope():
+        layer = _layer(synchronized=synchronized)
+    halves = [(x[:3], labels[:3]), (x[3:], labels[3:])]
+    inputs = strategy.experimental_distribute_values_from_function(
+        lambda ctx: tuple(tf.constant(t) for t in halves[ctx.replica_id_in_sync_group]))
+
+    @tf.function
+    def run(inputs):
+        return strategy.run(lambda a: layer([a[0], a[1]], training=True), args=(inputs,))
+
+    out = strategy.experimental_local_results(run(inputs))
+    y = np.concatenate([o.numpy() for o in out])
+    gain, bias = layer.gamma.numpy(), layer.beta.numpy()
+    if synchronized:
+        expected = cbn_train(x, labels, gain, bias, 1e-5)
+    else:
+        expected = np.concatenate([cbn_train(a, b, gain, bias, 1e-5) for a, b in halves])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("labels_shape", [(6, 1), (), (6, 2)])
+def test_labels_of_wrong_rank(labels_shape):
+    layer = ConditionalBatchNorm(K)
+    labels = tf.zeros(labels_shape, "int32")
+    with pytest.raises(ValueError, match="1D int tensor"):
+        layer([tf.zeros((6, 5, 3, C)), labels])
+
+
+def test_labels_of_wrong_rank_after_build():
+    """A built layer must not broadcast [1, 2] labels into a batch of 2."""
+    layer = ConditionalBatchNorm(K)
+    layer([tf.zeros((1, 5, 3, C)), tf.zeros((1,), "int32")])
+    with pytest.raises(ValueError, match="1D int tensor"):
+        layer([tf.zeros((1, 5, 3, C)), tf.zeros((1, 2), "int32")])
+
+
+def test_called_without_labels():
+    with pytest.raises(ValueError, match=r"called on `\[x, labels\]`"):
+        ConditionalBatchNorm(K)(tf.zeros((2, 4, 4, C)))
+
+
+@pytest.mark.parametrize("num_classes", [0, -3, 2.0, None])
+def test_num_classes_must_be_positive_int(num_classes):
+    with pytest.raises(ValueError, match="num_classes"):
+        ConditionalBatchNorm(num_classes)
+
+
+def test_config_round_trip_and_equal_outputs_after_copying_weights():
+    layer = _layer(momentum=0.8, epsilon=1e-3, synchronized=True, name="cbn")
+    x, labels = _data()
+    inputs = [tf.constant(x), tf.constant(labels)]
+    layer(inputs, training=True)
+    clone = ConditionalBatchNorm.from_config(layer.get_config())
+    assert clone.get_config() == layer.get_config()
+    clone.build([x.shape, labels.shape])
+    clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(clone(inputs, training=False).numpy(),
+                               layer(inputs, training=False).numpy(), rtol=1e-6, atol=1e-6)
