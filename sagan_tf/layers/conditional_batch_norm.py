@@ -58,6 +58,10 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, c = inputs
+        if len(c.shape) != 1:  # build() checks only the first call
+            raise ValueError(
+                "`labels` must be a 1D int tensor [batch] of class ids. "
+                f"Received: labels shape={tuple(c.shape)}")
         x_hat = self.batch_norm(x, training=training)
         c = ops.cast(c, "int32")
         gamma_c = ops.take(self.gamma, c, axis=0)
