@@ -1,0 +1,89 @@
+"""Benchmark: seconds per SAGAN training iteration (1 D step + 1 G step) on this machine.
+
+    python bench/train_step.py [--batch_size=64] [--iters=10] [--warmup=3]
+
+Measures the `sagan32` preset with 10 classes for float32 and mixed_bfloat16, and the
+matrix-multiply peak of each precision in the same run (4096^3, best of 3), so that
+the fraction of peak compares across machines. The last line printed is JSON.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(__file__))
+import sagan_tf  # noqa: E402
+from flops import train_iteration_flops  # noqa: E402
+from sagan_tf.sagan import SAGAN  # noqa: E402
+
+
+def matmul_peak_gflops(dtype, n=4096, repeats=3):
+    a = tf.random.normal((n, n), dtype="float32")
+    b = tf.random.normal((n, n), dtype="float32")
+    a, b = tf.cast(a, dtype), tf.cast(b, dtype)
+    mm = tf.function(lambda x, y: tf.reduce_sum(tf.cast(tf.matmul(x, y)[0, 0], "float32")))
+    mm(a, b)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        mm(a, b).numpy()
+        best = min(best, time.perf_counter() - start)
+    return 2 * n ** 3 / best / 1e9
+
+
+def time_training(policy, batch_size, iters, warmup):
+    keras.mixed_precision.set_global_policy(policy)
+    keras.utils.set_random_seed(0)
+    g = sagan_tf.build_generator("sagan32", 10)
+    d = sagan_tf.build_discriminator("sagan32", 10)
+    model = SAGAN(g, d)
+    model.compile()
+    rng = np.random.default_rng(0)
+    images = rng.uniform(-1, 1, (batch_size, 32, 32, 3)).astype("float32")
+    labels = rng.integers(0, 10, batch_size).astype("int32")
+    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    iterator = iter(data)
+    train = tf.function(model.train_step)
+    for _ in range(warmup):
+        train(next(iterator))["d_loss"].numpy()
+    times = []
+    for _ in range(iters):
+        start = time.perf_counter()
+        train(next(iterator))["d_loss"].numpy()
+        times.append(time.perf_counter() - start)
+    flops, _, _ = train_iteration_flops(g, d, batch_size)
+    keras.mixed_precision.set_global_policy("float32")
+    return float(np.median(times)), flops
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--iters", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=3)
+    args = parser.parse_args()
+    results = {}
+    for policy, dtype in (("float32", "float32"), ("mixed_bfloat16", "bfloat16")):
+        s, flops = time_training(policy, args.batch_size, args.iters, args.warmup)
+        peak = matmul_peak_gflops(dtype)
+        gflops = flops / s / 1e9
+        results[policy] = {"s_per_iter": round(s, 4),
+                           "img_per_s": round(args.batch_size / s, 2),
+                           "gflops": round(gflops, 1), "peak_gflops": round(peak, 1),
+                           "fraction_of_peak": round(gflops / peak, 3)}
+        print(f"{policy:>15}: {s:.3f} s/iter, {args.batch_size / s:.1f} img/s, "
+              f"{gflops:.0f} GFLOP/s of {peak:.0f} peak ({gflops / peak:.2f}); "
+              f"{flops / 1e9:.0f} GFLOP per iteration", flush=True)
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
