@@ -1,0 +1,102 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from reference import up_block
+from sagan_tf.layers import ResidualUpBlock
+
+K = 3
+
+
+def _randomize(block, seed=0):
+    """Random CBN gains, biases and moving stats, so that every term is visible."""
+    rng = np.random.RandomState(seed)
+    for cbn in (block.cbn_1, block.cbn_2):
+        k, c = cbn.gamma.shape
+        cbn.gamma.assign(rng.uniform(0.5, 2.0, (k, c)).astype("float32"))
+        cbn.beta.assign(rng.randn(k, c).astype("float32"))
+        cbn.batch_norm.moving_mean.assign(rng.randn(c).astype("float32"))
+        cbn.batch_norm.moving_variance.assign(rng.uniform(0.3, 3.0, c).astype("float32"))
+    for conv in (block.conv_1, block.conv_2, block.conv_shortcut):
+        conv.bias.assign(rng.randn(*conv.bias.shape).astype("float32") * 0.1)
+
+
+def _data(shape, seed=1):
+    rng = np.random.RandomState(seed)
+    return rng.randn(*shape).astype("float32"), rng.randint(0, K, shape[0]).astype("int32")
+
+
+@pytest.mark.parametrize("cin,filters,upsample", [(8, 4, True), (4, 4, True),
+                                                  (6, 5, False)])
+def test_inference_output_equals_numpy_composition(cin, filters, upsample):
+    block = ResidualUpBlock(filters, K, upsample=upsample)
+    x, labels = _data((3, 4, 5, cin))
+    inputs = [tf.constant(x), tf.constant(labels)]
+    block(inputs, training=True)  # moves u away from its initial value
+    _randomize(block)
+    y = block(inputs, training=False).numpy()
+    scale = 2 if upsample else 1
+    assert y.shape == (3, 4 * scale, 5 * scale, filters)
+    assert block.compute_output_shape([x.shape, labels.shape]) == y.shape
+    np.testing.assert_allclose(y, up_block(block, x, labels), rtol=1e-4, atol=1e-4)
+
+
+def test_shortcut_is_always_a_1x1_conv_and_all_convs_are_spectral():
+    block = ResidualUpBlock(4, K)
+    block([tf.zeros((1, 2, 2, 4)), tf.zeros((1,), "int32")])
+    assert tuple(block.conv_shortcut.kernel.shape) == (1, 1, 4, 4)
+    assert tuple(block.conv_1.kernel.shape) == (3, 3, 4, 4)
+    assert sum(w.name == "sn_u" for w in block.non_trainable_weights) == 3
+
+
+def test_labels_select_the_class_conditional_terms():
+    """The same x with different labels gives outputs that differ (conditioning works)."""
+    block = ResidualUpBlock(4, K)
+    x = np.random.RandomState(2).randn(2, 3, 3, 4).astype("float32")
+    x[1] = x[0]
+    block([tf.constant(x), tf.constant([0, 1])])
+    _randomize(block)
+    y = block([tf.constant(x), tf.constant([0, 1])], training=False).numpy()
+    assert np.abs(y[0] - y[1]).max() > 1e-2
+    np.testing.assert_allclose(y, up_block(block, x, np.array([0, 1])), rtol=1e-4, atol=1e-4)
+
+
+def test_training_mode_uses_batch_statistics():
+    """In training mode the moving statistics do not enter the output."""
+    block = ResidualUpBlock(4, K)
+    x, labels = _data((4, 3, 3, 4))
+    inputs = [tf.constant(x), tf.constant(labels)]
+    block(inputs)
+    _randomize(block)
+    u = [c.u.numpy() for c in (block.conv_1, block.conv_2, block.conv_shortcut)]
+    y1 = block(inputs, training=True).numpy()
+    for c, ui in zip((block.conv_1, block.conv_2, block.conv_shortcut), u):
+        c.u.assign(ui)
+    for cbn in (block.cbn_1, block.cbn_2):
+        cbn.batch_norm.moving_mean.assign(cbn.batch_norm.moving_mean.numpy() + 5.0)
+    y2 = block(inputs, training=True).numpy()
+    np.testing.assert_allclose(y1, y2, rtol=1e-5, atol=1e-5)
+    assert np.abs(y1 - block(inputs, training=False).numpy()).max() > 1e-2
+
+
+def test_labels_of_wrong_rank():
+    block = ResidualUpBlock(4, K)
+    with pytest.raises(ValueError, match="1D int tensor"):
+        block([tf.zeros((2, 2, 2, 4)), tf.zeros((2, 1), "int32")])
+
+
+def test_config_round_trip_and_equal_outputs_after_copying_weights():
+    block = ResidualUpBlock(5, K, upsample=False, power_iterations=2, bn_momentum=0.8,
+                            bn_epsilon=1e-3, synchronized_bn=True, name="up")
+    x, labels = _data((2, 4, 4, 3))
+    inputs = [tf.constant(x), tf.constant(labels)]
+    block(inputs, training=True)
+    _randomize(block)
+    clone = ResidualUpBlock.from_config(block.get_config())
+    assert clone.get_config() == block.get_config()
+    clone.build([x.shape, labels.shape])
+    clone.set_weights(block.get_weights())
+    np.testing.assert_allclose(clone(inputs).numpy(), block(inputs).numpy(), rtol=1e-6,
+                               atol=1e-6)
+    assert clone.cbn_1.momentum == 0.8 and clone.cbn_1.epsilon == 1e-3
+    assert clone.cbn_2.synchronized and clone.conv_1.power_iterations == 2
