@@ -48,6 +48,10 @@ class ProjectionHead(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, y = inputs
+        if len(y.shape) != 1:  # build() checks only the first call
+            raise ValueError(
+                "`labels` must be a 1D int tensor [batch] of class ids. "
+                f"Received: labels shape={tuple(y.shape)}")
         phi = ops.sum(ops.relu(x), axis=(1, 2))
         psi = ops.squeeze(self.psi(phi, training=training), axis=-1)
         projection = ops.sum(self.embed(y, training=training) * phi, axis=-1)
