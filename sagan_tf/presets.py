@@ -70,6 +70,8 @@ PRESETS = {
 COMMON_DEFAULTS = {
     "pool_keys": True,
     "power_iterations": 1,
+    # SelfAttention's memory-efficient path: queries per chunk (None: all at once).
+    "attention_query_chunk_size": None,
 }
 GENERATOR_DEFAULTS = {
     **COMMON_DEFAULTS,

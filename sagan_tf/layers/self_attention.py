@@ -25,20 +25,33 @@ class SelfAttention(keras.layers.Layer):
     attends over N/4 key positions; this needs H and W even. `pool_keys=False` is the
     paper's formula as written.
 
+    The attention matrix beta takes O(N * N_keys) memory, which dominates at large
+    feature maps (128x128 features: N = 16,384). `query_chunk_size` computes it for
+    that many queries at a time and rematerialises each chunk in the backward pass
+    (`keras.remat`), so memory grows linearly in N; the result is the same up to
+    float rounding. This is an implementation option, not a change to the method.
+
     Args:
         pool_keys: max-pool keys and values 2x2 (authors' code) or not (paper).
         return_attention: also return beta, [batch, N, N_keys], for visualisation.
         power_iterations: spectral-norm power iterations per training call.
         kernel_initializer: initializer of the four 1x1 convs.
+        query_chunk_size: None (all queries at once) or the number of query
+            positions per chunk of the memory-efficient path.
     """
 
     def __init__(self, pool_keys=True, return_attention=False, power_iterations=1,
-                 kernel_initializer="glorot_uniform", **kwargs):
+                 kernel_initializer="glorot_uniform", query_chunk_size=None, **kwargs):
         super().__init__(**kwargs)
         self.pool_keys = bool(pool_keys)
         self.return_attention = bool(return_attention)
         self.power_iterations = power_iterations
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        if query_chunk_size is not None and (
+                not isinstance(query_chunk_size, int) or query_chunk_size < 1):
+            raise ValueError("`query_chunk_size` must be None or a positive integer. "
+                             f"Received: query_chunk_size={query_chunk_size}")
+        self.query_chunk_size = query_chunk_size
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -83,14 +96,40 @@ class SelfAttention(keras.layers.Layer):
         f = ops.reshape(f, (-1, ops.shape(f)[1] * ops.shape(f)[2], c // 8))
         g = ops.reshape(g, (-1, height * width, c // 8))
         h = ops.reshape(h, (-1, ops.shape(h)[1] * ops.shape(h)[2], c // 2))
-        s = ops.matmul(g, ops.transpose(f, (0, 2, 1)))  # s[b, j, i] = f(x_i)^T g(x_j)
-        beta = ops.cast(ops.softmax(ops.cast(s, "float32"), axis=-1), self.compute_dtype)
-        o = ops.reshape(ops.matmul(beta, h), (-1, height, width, c // 2))
+        n = g.shape[1]
+        chunk = self.query_chunk_size
+        if chunk is None or n is None or chunk >= n:
+            o, beta = self._attend(g, f, h)
+        else:
+            attend = self._attend_output if training and not self.return_attention \
+                else None
+            outputs, betas = [], []
+            for start in range(0, n, chunk):
+                g_chunk = g[:, start:start + chunk]
+                if attend is not None:
+                    outputs.append(keras.remat(attend)(g_chunk, f, h))
+                else:
+                    o_chunk, beta_chunk = self._attend(g_chunk, f, h)
+                    outputs.append(o_chunk)
+                    if self.return_attention:
+                        betas.append(beta_chunk)
+            o = ops.concatenate(outputs, axis=1)
+            beta = ops.concatenate(betas, axis=1) if self.return_attention else None
+        o = ops.reshape(o, (-1, height, width, c // 2))
         o = self.v_conv(o, training=training)
         y = self.gamma * o + x
         if self.return_attention:
             return y, beta
         return y
+
+    def _attend(self, g, f, h):
+        """beta = softmax_i(f(x_i)^T g(x_j)); returns (sum_i beta_ji h(x_i), beta)."""
+        s = ops.matmul(g, ops.transpose(f, (0, 2, 1)))  # s[b, j, i] = f(x_i)^T g(x_j)
+        beta = ops.cast(ops.softmax(ops.cast(s, "float32"), axis=-1), self.compute_dtype)
+        return ops.matmul(beta, h), beta
+
+    def _attend_output(self, g, f, h):
+        return self._attend(g, f, h)[0]
 
     def compute_output_shape(self, input_shape):
         if not self.return_attention:
@@ -104,4 +143,5 @@ class SelfAttention(keras.layers.Layer):
         return {**super().get_config(), "pool_keys": self.pool_keys,
                 "return_attention": self.return_attention,
                 "power_iterations": self.power_iterations,
-                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer)}
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "query_chunk_size": self.query_chunk_size}

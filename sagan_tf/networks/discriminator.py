@@ -18,7 +18,8 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
         num_classes: number of classes of the projection embedding.
         name: the model's name.
         **overrides: any key of the preset's "discriminator" dict (`channels`,
-            `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`).
+            `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`,
+            `attention_query_chunk_size`).
 
     Returns:
         A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
@@ -51,6 +52,7 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)
             h = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
+                              query_chunk_size=s["attention_query_chunk_size"],
                               name=f"attention{out_size}")(h)
     logits = ProjectionHead(num_classes, power_iterations=s["power_iterations"],
                             name="projection")([h, labels])

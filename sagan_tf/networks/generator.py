@@ -18,7 +18,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
         name: the model's name.
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
             `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
-            `power_iterations`, `bn_momentum`, `bn_epsilon`, `synchronized_bn`).
+            `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`, `synchronized_bn`).
 
     Returns:
         A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
@@ -50,6 +50,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)
             x = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
+                              query_chunk_size=s["attention_query_chunk_size"],
                               name=f"attention{out_size}")(x)
     x = keras.layers.BatchNormalization(momentum=s["bn_momentum"], epsilon=s["bn_epsilon"],
                                         synchronized=s["synchronized_bn"], name="bn_out")(x)

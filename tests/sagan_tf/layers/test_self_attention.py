@@ -169,3 +169,35 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
     clone.set_weights(layer.get_weights())
     for a, b in zip(clone(x), layer(x)):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("pool_keys", [True, False])
+def test_query_chunks_equal_the_paper_formula_and_its_gradients(pool_keys):
+    """The memory-efficient path (chunks of queries, rematerialised) is exact."""
+    shape = (2, 8, 6, 16)
+    layer = _layer(shape, gamma=0.6, pool_keys=pool_keys, query_chunk_size=5)
+    x = tf.constant(_x(shape, seed=3))
+    y_ref, _ = self_attention_layer(layer, x.numpy())
+    np.testing.assert_allclose(layer(x, training=False).numpy(), y_ref, rtol=1e-4, atol=1e-5)
+    # Gradients: same layer weights, chunked (training, remat) vs unchunked.
+    plain = SelfAttention.from_config({**layer.get_config(), "query_chunk_size": None})
+    plain.build(shape)
+    plain.set_weights(layer.get_weights())
+
+    def grads(l):
+        u_before = [w.numpy() for w in l.non_trainable_weights]
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(tf.square(l(x, training=True)))
+        g = tape.gradient(loss, [x] + l.trainable_weights)
+        for w, u in zip(l.non_trainable_weights, u_before):
+            w.assign(u)
+        return [t.numpy() for t in g]
+
+    for a, b in zip(grads(layer), grads(plain)):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_query_chunk_size_must_be_positive():
+    with pytest.raises(ValueError, match="query_chunk_size"):
+        SelfAttention(query_chunk_size=0)
