@@ -21,3 +21,8 @@ from sagan_tf.metrics.classifiers import saved_model_classifier
 from sagan_tf.metrics.streaming import compute_activations
 from sagan_tf.metrics.streaming import generate_activations
 from sagan_tf.metrics.evaluation import evaluate
+from sagan_tf.metrics.domain_classifier import build_domain_classifier
+from sagan_tf.metrics.domain_classifier import classifier_accuracy
+from sagan_tf.metrics.domain_classifier import domain_classifier_from_model
+from sagan_tf.metrics.domain_classifier import load_or_train_domain_classifier
+from sagan_tf.metrics.domain_classifier import train_domain_classifier
