@@ -219,3 +219,101 @@ def hinge_d(real, fake):
 
 def hinge_g(fake):
     return -np.mean(np.asarray(fake, np.float64))
+
+
+def batch_norm_inference(layer, x):
+    """A keras BatchNormalization's inference output from its moving stats."""
+    x_hat = (np.asarray(x, np.float64) - layer.moving_mean.numpy()) / np.sqrt(
+        layer.moving_variance.numpy() + layer.epsilon)
+    return x_hat * layer.gamma.numpy() + layer.beta.numpy()
+
+
+def generator(model, z, labels, initial_size, channels, attention_resolutions):
+    """The SAGAN generator's inference output, composed in NumPy in the architecture's
+    order (SN dense, reshape, up-blocks each followed by attention at the listed output
+    resolutions, BN, ReLU, SN conv3x3, tanh) from the model's layers' weights."""
+    h = sn_dense(model.get_layer("dense"), z)
+    h = h.reshape(-1, initial_size, initial_size, channels[0])
+    size = initial_size
+    for i in range(len(channels)):
+        h = up_block(model.get_layer(f"block{i + 1}"), h, labels)
+        size *= 2
+        if size in attention_resolutions:
+            h = self_attention_layer(model.get_layer(f"attention{size}"), h)[0]
+    h = relu(batch_norm_inference(model.get_layer("bn_out"), h))
+    return np.tanh(sn_conv(model.get_layer("conv_out"), h))
+
+
+def discriminator(model, x, labels, downsample, attention_resolutions):
+    """The projection discriminator's inference output, composed in NumPy: an optimized
+    first down-block, ordinary down-blocks, attention after the first block with each
+    listed output resolution, then the projection head."""
+    h = np.asarray(x, np.float64)
+    size = h.shape[1]
+    placed = set()
+    for i, down in enumerate(downsample):
+        block = model.get_layer(f"block{i + 1}")
+        # SN 1x1 conv shortcut when the block downsamples or changes channels.
+        shortcut = "conv" if i == 0 or down or h.shape[-1] != block.filters else "identity"
+        h = down_block(block, h, shortcut, optimized=(i == 0))
+        size = size // 2 if down else size
+        if size in attention_resolutions and size not in placed:
+            placed.add(size)
+            h = self_attention_layer(model.get_layer(f"attention{size}"), h)[0]
+    return projection_head(model.get_layer("projection"), h, labels)
+
+
+def _conv_params(k, cin, cout, bias=True):
+    return k * k * cin * cout + (cout if bias else 0)
+
+
+def _attention_params(c):
+    """(trainable, non-trainable): four bias-free 1x1 SN convs C->C/8, C->C/8, C->C/2,
+    C/2->C plus gamma; one u per conv, as long as the conv's output."""
+    trainable = 2 * c * (c // 8) + 2 * c * (c // 2) + 1
+    return trainable, 2 * (c // 8) + c // 2 + c
+
+
+def generator_param_counts(latent_dim, initial_size, channels, attention_resolutions,
+                           num_classes):
+    """(trainable, non-trainable) parameter counts of the SAGAN generator."""
+    units = initial_size * initial_size * channels[0]
+    trainable = latent_dim * units + units          # SN dense
+    non_trainable = units                           # its u
+    size, cin = initial_size, channels[0]
+    for cout in channels:
+        trainable += 2 * num_classes * (cin + cout)  # two CBNs: per-class gain and bias
+        non_trainable += 2 * (cin + cout)            # their moving mean and variance
+        trainable += (_conv_params(3, cin, cout) + _conv_params(3, cout, cout)
+                      + _conv_params(1, cin, cout))  # conv_1, conv_2, 1x1 shortcut
+        non_trainable += 3 * cout                    # three u
+        size *= 2
+        if size in attention_resolutions:
+            t, n = _attention_params(cout)
+            trainable, non_trainable = trainable + t, non_trainable + n
+        cin = cout
+    trainable += 2 * cin + _conv_params(3, cin, 3)  # BN with gain and bias, SN conv out
+    non_trainable += 2 * cin + 3                     # moving stats, u
+    return trainable, non_trainable
+
+
+def discriminator_param_counts(channels, downsample, attention_resolutions, num_classes,
+                               resolution):
+    """(trainable, non-trainable) parameter counts of the projection discriminator."""
+    trainable = non_trainable = 0
+    size, cin, placed = resolution, 3, set()
+    for i, (cout, down) in enumerate(zip(channels, downsample)):
+        trainable += _conv_params(3, cin, cout) + _conv_params(3, cout, cout)
+        non_trainable += 2 * cout
+        if i == 0 or down or cin != cout:            # 1x1 SN conv shortcut
+            trainable += _conv_params(1, cin, cout)
+            non_trainable += cout
+        size = size // 2 if down else size
+        if size in attention_resolutions and size not in placed:  # after the first only
+            placed.add(size)
+            t, n = _attention_params(cout)
+            trainable, non_trainable = trainable + t, non_trainable + n
+        cin = cout
+    trainable += (cin + 1) + num_classes * cin       # psi (SN dense to 1), embedding
+    non_trainable += 1 + cin                         # their u
+    return trainable, non_trainable

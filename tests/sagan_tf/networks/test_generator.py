@@ -1,0 +1,201 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import reference
+from sagan_tf import build_generator
+from sagan_tf.layers import ConditionalBatchNorm, ResidualUpBlock, SelfAttention
+
+K = 10
+NARROW = dict(channels=[16, 16, 16])  # sagan32 layout at a width the tests can afford
+
+
+def _inputs(n=3, latent_dim=128, seed=0):
+    rng = np.random.RandomState(seed)
+    return [tf.constant(rng.randn(n, latent_dim).astype("float32")),
+            tf.constant(rng.randint(0, K, n).astype("int32"))]
+
+
+def _trained_state(model, inputs, seed=0):
+    """Moves u and the moving stats off their initial values, sets attention gammas and
+    CBN gains/biases to random values, so that every term reaches the output."""
+    model(inputs, training=True)
+    rng = np.random.RandomState(seed)
+    for layer in model._flatten_layers():
+        if isinstance(layer, SelfAttention):
+            layer.gamma.assign(rng.uniform(0.5, 1.5))
+        if isinstance(layer, ConditionalBatchNorm):
+            layer.gamma.assign(rng.uniform(0.5, 1.5, layer.gamma.shape).astype("float32"))
+            layer.beta.assign(rng.randn(*layer.beta.shape).astype("float32") * 0.3)
+
+
+@pytest.mark.parametrize("preset,resolution", [("sagan32", 32), ("sagan64", 64),
+                                               ("sagan128", 128)])
+def test_output_shapes_for_all_presets(preset, resolution):
+    g = build_generator(preset, K)
+    assert tuple(g.input_shape[0]) == (None, 128)
+    assert tuple(g.input_shape[1]) == (None,)
+    assert tuple(g.output_shape) == (None, resolution, resolution, 3)
+    y = g(_inputs(n=2), training=False)
+    assert tuple(y.shape) == (2, resolution, resolution, 3) and y.dtype == tf.float32
+
+
+def test_output_equals_numpy_composition_of_the_architecture():
+    g = build_generator("sagan32", K, channels=[16, 16, 16], attention_resolutions=[8, 16])
+    inputs = _inputs()
+    _trained_state(g, inputs)
+    y = g(inputs, training=False).numpy()
+    expected = reference.generator(g, inputs[0].numpy(), inputs[1].numpy(), 4,
+                                   [16, 16, 16], [8, 16])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_output_is_tanh_of_the_last_conv_and_within_minus_one_one():
+    g = build_generator("sagan32", K, **NARROW)
+    z, labels = _inputs(n=4)
+    z = z * 50.0  # drives the pre-activation far out
+    pre = keras.Model(g.inputs, g.get_layer("conv_out").output)([z, labels]).numpy()
+    y = g([z, labels]).numpy()
+    np.testing.assert_allclose(y, np.tanh(pre), rtol=1e-5, atol=1e-6)
+    assert np.abs(pre).max() > 1.0
+    assert y.max() <= 1.0 and y.min() >= -1.0
+
+
+def test_labels_condition_the_output():
+    g = build_generator("sagan32", K, **NARROW)
+    z, _ = _inputs(n=1)
+    z = tf.repeat(z, 2, axis=0)
+    _trained_state(g, [z, tf.constant([0, 1])])
+    y = g([z, tf.constant([3, 7])], training=False).numpy()
+    assert np.abs(y[0] - y[1]).max() > 1e-3
+
+
+def test_parameter_counts_sagan32():
+    g = build_generator("sagan32", K)
+    trainable, non_trainable = reference.generator_param_counts(
+        latent_dim=128, initial_size=4, channels=[256, 256, 256],
+        attention_resolutions=[16], num_classes=K)
+    got = (sum(int(np.prod(w.shape)) for w in g.trainable_weights),
+           sum(int(np.prod(w.shape)) for w in g.non_trainable_weights))
+    print(f"\nsagan32 G, {K} classes: trainable {got[0]:,} (formula {trainable:,}), "
+          f"non-trainable {got[1]:,} (formula {non_trainable:,})")
+    assert trainable == 4_386_308
+    assert got == (trainable, non_trainable)
+
+
+@pytest.mark.parametrize("preset", ["sagan64", "sagan128"])
+def test_parameter_counts_follow_the_formula(preset):
+    g = build_generator(preset, K)
+    s = {"sagan64": [1024, 512, 256, 128], "sagan128": [1024, 512, 256, 128, 64]}[preset]
+    expected = reference.generator_param_counts(128, 4, s, [32], K)
+    got = (sum(int(np.prod(w.shape)) for w in g.trainable_weights),
+           sum(int(np.prod(w.shape)) for w in g.non_trainable_weights))
+    print(f"\n{preset} G, {K} classes: trainable {got[0]:,}, non-trainable {got[1]:,}")
+    assert got == expected
+
+
+def _attention_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, SelfAttention)]
+
+
+def test_no_attention_gives_the_sngan_projection_baseline():
+    g = build_generator("sagan32", K, attention_resolutions=[], **NARROW)
+    assert _attention_layers(g) == []
+    t, n = reference.generator_param_counts(128, 4, [16, 16, 16], [], K)
+    assert g.count_params() == t + n
+
+
+@pytest.mark.parametrize("resolutions", [[8], [8, 32], [8, 16, 32]])
+def test_attention_at_each_listed_resolution_after_its_block(resolutions):
+    g = build_generator("sagan32", K, attention_resolutions=resolutions, **NARROW)
+    attention = _attention_layers(g)
+    assert sorted(int(a.input.shape[1]) for a in attention) == sorted(resolutions)
+    order = [layer.name for layer in g.layers
+             if isinstance(layer, (ResidualUpBlock, SelfAttention))]
+    for r in resolutions:
+        block = f"block{[8, 16, 32].index(r) + 1}"
+        # the attention layer takes the output of the block that outputs r x r
+        assert order[order.index(f"attention{r}") - 1] == block
+        assert g.get_layer(f"attention{r}").input is g.get_layer(block).output
+
+
+def test_overrides_reach_the_layers():
+    g = build_generator("sagan32", K, latent_dim=64, initial_size=8, channels=[24, 16],
+                        attention_resolutions=[16], pool_keys=False, power_iterations=2,
+                        bn_momentum=0.5, bn_epsilon=1e-3, synchronized_bn=True)
+    assert tuple(g.input_shape[0]) == (None, 64)
+    assert tuple(g.get_layer("reshape").output.shape) == (None, 8, 8, 24)
+    assert tuple(g.output_shape) == (None, 32, 32, 3)
+    assert [b.filters for b in g.layers if isinstance(b, ResidualUpBlock)] == [24, 16]
+    att = g.get_layer("attention16")
+    assert not att.pool_keys and att.power_iterations == 2
+    cbns = [layer for layer in g._flatten_layers() if isinstance(layer, ConditionalBatchNorm)]
+    assert len(cbns) == 4
+    assert all(c.momentum == 0.5 and c.epsilon == 1e-3 and c.synchronized for c in cbns)
+    assert g.get_layer("bn_out").momentum == 0.5
+    assert g.get_layer("conv_out").power_iterations == 2
+    assert g.get_layer("dense").power_iterations == 2
+    t, n = reference.generator_param_counts(64, 8, [24, 16], [16], K)
+    assert g.count_params() == t + n
+
+
+def test_preset_dict_is_accepted():
+    preset = {"resolution": 16, "generator": {"latent_dim": 8, "initial_size": 4,
+                                              "channels": [8, 8],
+                                              "attention_resolutions": [8]}}
+    g = build_generator(preset, 3)
+    assert tuple(g.output_shape) == (None, 16, 16, 3)
+    assert [a.name for a in _attention_layers(g)] == ["attention8"]
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(preset="sagan48"), "Unknown preset"),
+    (dict(depth=3), r"Unknown generator setting\(s\) \['depth'\]"),
+    (dict(downsample=[True]), "Unknown generator setting"),  # a discriminator key
+    (dict(attention_resolutions=[4]), "No generator block outputs 4x4"),
+    (dict(attention_resolutions=[12]), "No generator block outputs 12x12"),
+    (dict(channels=[16, 12, 16], attention_resolutions=[16]), "divisible by 8"),
+    (dict(channels=[16, 16]), "must reach the preset's resolution 32"),
+    (dict(channels=[]), "must reach the preset's resolution"),
+    (dict(num_classes=0), "num_classes"),
+])
+def test_errors(kwargs, match):
+    kwargs = {"preset": "sagan32", "num_classes": K, **NARROW, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        build_generator(**kwargs)
+
+
+@pytest.mark.parametrize("labels", [np.zeros((3, 2)), np.zeros(()), np.zeros((3, 1, 1))])
+def test_labels_of_wrong_rank(labels):
+    g = build_generator("sagan32", K, **NARROW)
+    z, _ = _inputs()
+    with pytest.raises(ValueError, match="labels"):
+        g([z, tf.constant(labels, "int32")])
+
+
+def test_labels_with_trailing_unit_axis_are_squeezed():
+    """Keras squeezes [N, 1] to the [N] input: the same images as with [N] labels."""
+    g = build_generator("sagan32", K, **NARROW)
+    z, labels = _inputs()
+    np.testing.assert_allclose(g([z, labels[:, None]]).numpy(), g([z, labels]).numpy(),
+                               rtol=1e-6, atol=1e-6)
+
+
+def test_keras_save_and_load_give_equal_outputs(tmp_path):
+    g = build_generator("sagan32", K, channels=[16, 16, 16], attention_resolutions=[8, 16])
+    inputs = _inputs()
+    _trained_state(g, inputs)
+    path = str(tmp_path / "g.keras")
+    g.save(path)
+    loaded = keras.saving.load_model(path)
+    # JSON turns tuples into lists: compare the configs as JSON.
+    assert (json.dumps(loaded.get_config(), sort_keys=True)
+            == json.dumps(g.get_config(), sort_keys=True))
+    for a, b in zip(loaded.weights, g.weights):
+        assert a.path == b.path
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_allclose(loaded(inputs, training=False).numpy(),
+                               g(inputs, training=False).numpy(), rtol=1e-6, atol=1e-6)
