@@ -1,0 +1,177 @@
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import reference
+from sagan_tf import build_discriminator
+from sagan_tf.layers import ProjectionHead, ResidualDownBlock, SelfAttention
+
+K = 10
+NARROW = dict(channels=[16, 16, 16, 16])  # sagan32 layout at a width the tests can afford
+
+
+def _inputs(n=3, resolution=32, seed=0):
+    rng = np.random.RandomState(seed)
+    return [tf.constant(rng.uniform(-1, 1, (n, resolution, resolution, 3)).astype("float32")),
+            tf.constant(rng.randint(0, K, n).astype("int32"))]
+
+
+def _trained_state(model, inputs, seed=0):
+    """Moves u off its initial value, sets attention gammas and the psi bias nonzero."""
+    model(inputs, training=True)
+    rng = np.random.RandomState(seed)
+    for layer in model.layers:
+        if isinstance(layer, SelfAttention):
+            layer.gamma.assign(rng.uniform(0.5, 1.5))
+    model.get_layer("projection").psi.bias.assign([0.2])
+
+
+def _counts(model):
+    return (sum(int(np.prod(w.shape)) for w in model.trainable_weights),
+            sum(int(np.prod(w.shape)) for w in model.non_trainable_weights))
+
+
+@pytest.mark.parametrize("preset,resolution", [("sagan32", 32), ("sagan64", 64),
+                                               ("sagan128", 128)])
+def test_output_shapes_for_all_presets(preset, resolution):
+    d = build_discriminator(preset, K)
+    assert tuple(d.input_shape[0]) == (None, resolution, resolution, 3)
+    assert tuple(d.input_shape[1]) == (None,)
+    assert tuple(d.output_shape) == (None,)
+    y = d(_inputs(n=2, resolution=resolution), training=False)
+    assert tuple(y.shape) == (2,) and y.dtype == tf.float32
+
+
+@pytest.mark.parametrize("downsample,attention", [
+    ([True, True, False, False], [16, 8]),
+    ([True, False, True, False], [16]),
+])
+def test_output_equals_numpy_composition_of_the_architecture(downsample, attention):
+    d = build_discriminator("sagan32", K, channels=[16, 16, 24, 24], downsample=downsample,
+                            attention_resolutions=attention)
+    inputs = _inputs()
+    _trained_state(d, inputs)
+    y = d(inputs, training=False).numpy()
+    expected = reference.discriminator(d, inputs[0].numpy(), inputs[1].numpy(), downsample,
+                                       attention)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-3)
+    assert np.ptp(y) > 1e-2
+
+
+def test_first_block_is_optimized_and_identity_shortcuts_where_shape_is_kept():
+    d = build_discriminator("sagan32", K, **NARROW)
+    blocks = [layer for layer in d.layers if isinstance(layer, ResidualDownBlock)]
+    assert [b.optimized for b in blocks] == [True, False, False, False]
+    assert [b.downsample for b in blocks] == [True, True, False, False]
+    assert [b.conv_shortcut is not None for b in blocks] == [True, True, False, False]
+    assert isinstance(d.get_layer("projection"), ProjectionHead)
+
+
+def test_parameter_counts_sagan32():
+    d = build_discriminator("sagan32", K)
+    expected = reference.discriminator_param_counts(
+        channels=[128, 128, 128, 128], downsample=[True, True, False, False],
+        attention_resolutions=[16], num_classes=K, resolution=32)
+    got = _counts(d)
+    print(f"\nsagan32 D, {K} classes: trainable {got[0]:,} (formula {expected[0]:,}), "
+          f"non-trainable {got[1]:,} (formula {expected[1]:,})")
+    assert expected[0] == 1_075_586
+    assert got == expected
+
+
+@pytest.mark.parametrize("preset", ["sagan64", "sagan128"])
+def test_parameter_counts_follow_the_formula(preset):
+    d = build_discriminator(preset, K)
+    channels = {"sagan64": [64, 128, 256, 512, 1024],
+                "sagan128": [64, 128, 256, 512, 1024, 1024]}[preset]
+    downsample = [True] * (len(channels) - 1) + [False]
+    resolution = int(preset[5:])
+    expected = reference.discriminator_param_counts(channels, downsample, [32], K,
+                                                    resolution)
+    got = _counts(d)
+    print(f"\n{preset} D, {K} classes: trainable {got[0]:,}, non-trainable {got[1]:,}")
+    assert got == expected
+
+
+def _attention_layers(model):
+    return [layer for layer in model.layers if isinstance(layer, SelfAttention)]
+
+
+def test_no_attention_gives_the_sngan_projection_baseline():
+    d = build_discriminator("sagan32", K, attention_resolutions=[], **NARROW)
+    assert _attention_layers(d) == []
+    t, n = reference.discriminator_param_counts([16] * 4, [True, True, False, False], [], K,
+                                                32)
+    assert d.count_params() == t + n
+
+
+@pytest.mark.parametrize("resolutions,after", [
+    ([16], {16: "block1"}),
+    ([8], {8: "block2"}),       # blocks 2-4 output 8x8: attention after the first only
+    ([16, 8], {16: "block1", 8: "block2"}),
+])
+def test_attention_at_each_listed_resolution_after_its_first_block(resolutions, after):
+    d = build_discriminator("sagan32", K, attention_resolutions=resolutions, **NARROW)
+    attention = _attention_layers(d)
+    assert len(attention) == len(resolutions)
+    assert sorted(int(a.input.shape[1]) for a in attention) == sorted(resolutions)
+    for r, block in after.items():
+        assert d.get_layer(f"attention{r}").input is d.get_layer(block).output
+
+
+def test_overrides_reach_the_layers():
+    d = build_discriminator("sagan32", K, channels=[8, 16, 32], downsample=[True, True, True],
+                            attention_resolutions=[8], pool_keys=False, power_iterations=3)
+    blocks = [layer for layer in d.layers if isinstance(layer, ResidualDownBlock)]
+    assert [b.filters for b in blocks] == [8, 16, 32]
+    assert tuple(d.get_layer("block3").output.shape) == (None, 4, 4, 32)
+    att = d.get_layer("attention8")
+    assert not att.pool_keys and att.power_iterations == 3
+    assert all(b.power_iterations == 3 for b in blocks)
+    assert d.get_layer("projection").power_iterations == 3
+    t, n = reference.discriminator_param_counts([8, 16, 32], [True] * 3, [8], K, 32)
+    assert d.count_params() == t + n
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(preset="sagan256"), "Unknown preset"),
+    (dict(latent_dim=64), r"Unknown discriminator setting\(s\) \['latent_dim'\]"),
+    (dict(attention_resolutions=[32]), "No discriminator block outputs 32x32"),
+    (dict(attention_resolutions=[4]), "No discriminator block outputs 4x4"),
+    (dict(channels=[16, 12, 16, 16], attention_resolutions=[8]), "divisible by 8"),
+    (dict(downsample=[True, True]), "same length"),
+    (dict(channels=[16] * 6, downsample=[True] * 6), "Too many downsampling blocks"),
+    (dict(num_classes=-1), "num_classes"),
+])
+def test_errors(kwargs, match):
+    kwargs = {"preset": "sagan32", "num_classes": K, **NARROW, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        build_discriminator(**kwargs)
+
+
+@pytest.mark.parametrize("labels", [np.zeros((3, 2)), np.zeros(()), np.zeros((3, 1, 1))])
+def test_labels_of_wrong_rank(labels):
+    d = build_discriminator("sagan32", K, **NARROW)
+    x, _ = _inputs()
+    with pytest.raises(ValueError, match="labels"):
+        d([x, tf.constant(labels, "int32")])
+
+
+def test_keras_save_and_load_give_equal_outputs(tmp_path):
+    d = build_discriminator("sagan32", K, channels=[16, 16, 16, 16],
+                            attention_resolutions=[16, 8])
+    inputs = _inputs()
+    _trained_state(d, inputs)
+    path = str(tmp_path / "d.keras")
+    d.save(path)
+    loaded = keras.saving.load_model(path)
+    assert (json.dumps(loaded.get_config(), sort_keys=True)
+            == json.dumps(d.get_config(), sort_keys=True))
+    for a, b in zip(loaded.weights, d.weights):
+        assert a.path == b.path
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+    np.testing.assert_allclose(loaded(inputs, training=False).numpy(),
+                               d(inputs, training=False).numpy(), rtol=1e-6, atol=1e-5)
