@@ -1,15 +1,34 @@
 """Evaluation of generative models: Inception Score, FID, KID and intra-FID.
 
-The metrics are computed the way TF-GAN computes them (with TF-GAN's own evaluation
-functions, see `sagan_tf.metrics.tfgan_eval`) from classifier logits and pooled
-activations.
+The metrics are computed with TF-GAN's own evaluation functions (loaded by
+`sagan_tf.metrics.tfgan_eval`, since `import tensorflow_gan` fails on
+TensorFlow >= 2.16) from a classifier's logits and pooled activations, in float64.
+Nothing is downloaded: the classifier comes from a local path or the TF-Hub cache.
+
+Modules:
+- `scores`: `inception_score`, `frechet_distance`, `kernel_distance`, `intra_fid`
+  on precomputed NumPy arrays.
+- `classifiers`: `Classifier` and its loaders (TF-GAN's Inception TF-Hub module,
+  any SavedModel, Keras models), `load_classifier` for the `--classifier` flag.
+- `domain_classifier`: a small CNN trained on the data set itself, for data where
+  Inception does not fit (`--classifier=domain`).
+- `streaming`: `compute_activations` / `generate_activations`, running a
+  classifier batch by batch and keeping only its outputs.
+- `evaluation`: `evaluate`, all metrics of a class-conditional generator.
+
+Example:
+
+```python
+from sagan_tf import metrics
+
+classifier = metrics.load_classifier("/path/to/inception")  # untarred TF-Hub module
+results = metrics.evaluate(generate_fn, real_batches, classifier,
+                           num_samples=10000, batch_size=100, num_classes=1000)
+# {"inception_score": ..., "fid": ..., "kid": ..., "kid_std": ...,
+#  "intra_fid": ..., "class_accuracy": None}
+```
 """
 
-from sagan_tf.metrics.scores import frechet_distance
-from sagan_tf.metrics.scores import inception_score
-from sagan_tf.metrics.scores import intra_fid
-from sagan_tf.metrics.scores import kernel_distance
-from sagan_tf.metrics.tfgan_eval import load_tfgan_eval
 from sagan_tf.metrics.classifiers import Classifier
 from sagan_tf.metrics.classifiers import ClassifierNotFoundError
 from sagan_tf.metrics.classifiers import default_hub_cache_dir
@@ -18,11 +37,40 @@ from sagan_tf.metrics.classifiers import inception_classifier
 from sagan_tf.metrics.classifiers import keras_classifier
 from sagan_tf.metrics.classifiers import load_classifier
 from sagan_tf.metrics.classifiers import saved_model_classifier
-from sagan_tf.metrics.streaming import compute_activations
-from sagan_tf.metrics.streaming import generate_activations
-from sagan_tf.metrics.evaluation import evaluate
 from sagan_tf.metrics.domain_classifier import build_domain_classifier
 from sagan_tf.metrics.domain_classifier import classifier_accuracy
 from sagan_tf.metrics.domain_classifier import domain_classifier_from_model
 from sagan_tf.metrics.domain_classifier import load_or_train_domain_classifier
 from sagan_tf.metrics.domain_classifier import train_domain_classifier
+from sagan_tf.metrics.evaluation import evaluate
+from sagan_tf.metrics.scores import frechet_distance
+from sagan_tf.metrics.scores import inception_score
+from sagan_tf.metrics.scores import intra_fid
+from sagan_tf.metrics.scores import kernel_distance
+from sagan_tf.metrics.streaming import compute_activations
+from sagan_tf.metrics.streaming import generate_activations
+from sagan_tf.metrics.tfgan_eval import load_tfgan_eval
+
+__all__ = [
+    "Classifier",
+    "ClassifierNotFoundError",
+    "build_domain_classifier",
+    "classifier_accuracy",
+    "compute_activations",
+    "default_hub_cache_dir",
+    "domain_classifier_from_model",
+    "evaluate",
+    "find_in_hub_cache",
+    "frechet_distance",
+    "generate_activations",
+    "inception_classifier",
+    "inception_score",
+    "intra_fid",
+    "keras_classifier",
+    "kernel_distance",
+    "load_classifier",
+    "load_or_train_domain_classifier",
+    "load_tfgan_eval",
+    "saved_model_classifier",
+    "train_domain_classifier",
+]

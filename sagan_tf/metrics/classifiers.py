@@ -150,7 +150,8 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
         activations_key: SavedModel output holding the activations (default
             `"pool_3"`).
         signature: SavedModel signature to call (default: call the object itself
-            if it is callable, as TF-GAN does, else `serving_default`).
+            if it is callable, as TF-GAN does, else `serving_default` or
+            `default`).
         activations_layer: Keras layer whose output gives the activations
             (default: the penultimate layer).
         hub_cache_dir: TF-Hub cache directory to look in (default: as
@@ -246,7 +247,8 @@ def saved_model_classifier(path, input_size=None, logits_key=None,
     - else, if the loaded object is callable (a `tf.Module` saved with a
       `__call__` tf.function, as TF-GAN's Inception module), the object itself, as
       TF-GAN calls it;
-    - else the `serving_default` signature (or the only signature).
+    - else the `serving_default` signature, else `default` (TF1 Hub format), else
+      the only signature.
 
     The call must return a dict; `logits_key` (default `"logits"`) names the
     logits and `activations_key` (default `"pool_3"`) the activations, TF-GAN's
@@ -447,12 +449,14 @@ def _saved_model_call(module, path, signature):
     if signature is None:
         if "serving_default" in signatures:
             signature = "serving_default"
+        elif "default" in signatures:  # TF1 Hub format modules.
+            signature = "default"
         elif len(signatures) == 1:
             signature = next(iter(signatures))
         else:
             raise ValueError(
                 f"The SavedModel at {path} is not callable and has no "
-                f"serving_default signature; pass `signature`, one of "
+                f"serving_default or default signature; pass `signature`, one of "
                 f"{sorted(signatures)}.")
     if signature not in signatures:
         raise ValueError(f"The SavedModel at {path} has no signature {signature!r}; "
