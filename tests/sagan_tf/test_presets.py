@@ -1,0 +1,116 @@
+import pytest
+
+from sagan_tf import presets
+from sagan_tf.presets import PRESETS, get_preset, network_settings
+
+CH = 64  # the paper's ch at 64 and 128 pixels
+
+
+def test_presets_are_the_three_resolutions():
+    assert sorted(PRESETS) == ["sagan128", "sagan32", "sagan64"]
+    for name, preset in PRESETS.items():
+        assert preset["resolution"] == int(name[len("sagan"):])
+
+
+def test_sagan128_is_the_papers_imagenet_architecture():
+    """SPEC: z of 128 dims; G: SN dense to 4x4x16ch, up-blocks 16ch, 8ch, 4ch, 2ch, ch;
+    D mirrors it with down-blocks, a last block without downsampling; attention at 32."""
+    g, d = PRESETS["sagan128"]["generator"], PRESETS["sagan128"]["discriminator"]
+    assert g["latent_dim"] == 128 and g["initial_size"] == 4
+    assert g["channels"] == [16 * CH, 8 * CH, 4 * CH, 2 * CH, CH]
+    assert d["channels"] == [CH, 2 * CH, 4 * CH, 8 * CH, 16 * CH, 16 * CH]
+    assert d["downsample"] == [True] * 5 + [False]
+    assert g["attention_resolutions"] == [32] and d["attention_resolutions"] == [32]
+
+
+def test_sagan64_follows_the_same_pattern_with_one_block_fewer():
+    g, d = PRESETS["sagan64"]["generator"], PRESETS["sagan64"]["discriminator"]
+    assert g["latent_dim"] == 128 and g["initial_size"] == 4
+    assert g["channels"] == [16 * CH, 8 * CH, 4 * CH, 2 * CH]
+    assert d["channels"] == [CH, 2 * CH, 4 * CH, 8 * CH, 16 * CH]
+    assert d["downsample"] == [True] * 4 + [False]
+    assert g["attention_resolutions"] == [32] and d["attention_resolutions"] == [32]
+
+
+def test_sagan32_is_the_cifar_layout():
+    g, d = PRESETS["sagan32"]["generator"], PRESETS["sagan32"]["discriminator"]
+    assert g["latent_dim"] == 128 and g["initial_size"] == 4
+    assert g["channels"] == [256] * 3
+    assert d["channels"] == [128] * 4
+    assert d["downsample"] == [True, True, False, False]
+    assert g["attention_resolutions"] == [16] and d["attention_resolutions"] == [16]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_is_consistent(name):
+    preset = PRESETS[name]
+    res = preset["resolution"]
+    g, d = preset["generator"], preset["discriminator"]
+    g_sizes = [g["initial_size"] * 2 ** (i + 1) for i in range(len(g["channels"]))]
+    assert g_sizes[-1] == res  # the up-blocks reach the image resolution
+    d_sizes, size = [], res
+    for down in d["downsample"]:
+        size = size // 2 if down else size
+        d_sizes.append(size)
+    assert len(d["channels"]) == len(d["downsample"])
+    assert d_sizes[-1] == res // 2 ** sum(d["downsample"]) >= 4
+    assert d["downsample"][-1] is False  # a last block without downsampling
+    for sizes, net in ((g_sizes, g), (d_sizes, d)):
+        for r in net["attention_resolutions"]:
+            assert r in sizes
+            assert net["channels"][sizes.index(r)] % 8 == 0
+
+
+def test_get_preset_returns_a_deep_copy():
+    p = get_preset("sagan32")
+    assert p == PRESETS["sagan32"]
+    p["generator"]["channels"].append(1)
+    p["discriminator"]["attention_resolutions"].clear()
+    assert PRESETS["sagan32"]["generator"]["channels"] == [256] * 3
+    assert PRESETS["sagan32"]["discriminator"]["attention_resolutions"] == [16]
+
+
+def test_get_preset_accepts_and_copies_a_dict():
+    custom = {"resolution": 8, "generator": {"channels": [8]}}
+    p = get_preset(custom)
+    assert p == custom and p is not custom
+    p["generator"]["channels"].append(4)
+    assert custom["generator"]["channels"] == [8]
+
+
+@pytest.mark.parametrize("name", ["sagan16", "SAGAN32", "", None])
+def test_unknown_preset(name):
+    with pytest.raises(ValueError, match="Unknown preset.*Available"):
+        get_preset(name)
+
+
+def test_network_settings_defaults_from_the_paper():
+    g = network_settings("sagan128", "generator", {})
+    d = network_settings("sagan128", "discriminator", {})
+    # SPEC: keys/values pooled by default, one power iteration, BN momentum 0.9 and
+    # epsilon 1e-5 as the authors' code.
+    assert g["pool_keys"] is True and d["pool_keys"] is True
+    assert g["power_iterations"] == 1 == d["power_iterations"]
+    assert g["bn_momentum"] == 0.9 and g["bn_epsilon"] == 1e-5
+    assert g["synchronized_bn"] is False
+    assert g["resolution"] == 128 == d["resolution"]
+    assert g["channels"] == PRESETS["sagan128"]["generator"]["channels"]
+    assert "bn_momentum" not in d  # D has no batch norm
+
+
+def test_network_settings_overrides_win_and_do_not_mutate_presets():
+    s = network_settings("sagan32", "generator",
+                         {"channels": [8, 8, 8], "pool_keys": False, "bn_momentum": 0.5})
+    assert s["channels"] == [8, 8, 8] and s["pool_keys"] is False
+    assert s["bn_momentum"] == 0.5 and s["latent_dim"] == 128
+    assert PRESETS["sagan32"]["generator"]["channels"] == [256] * 3
+    assert presets.GENERATOR_DEFAULTS["pool_keys"] is True
+
+
+@pytest.mark.parametrize("network,key", [("generator", "depth"),
+                                         ("generator", "downsample"),
+                                         ("discriminator", "latent_dim"),
+                                         ("discriminator", "bn_momentum")])
+def test_unknown_override_key(network, key):
+    with pytest.raises(ValueError, match=rf"Unknown {network} setting\(s\) \['{key}'\]"):
+        network_settings("sagan32", network, {key: 1})
