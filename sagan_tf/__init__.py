@@ -3,8 +3,9 @@
 from sagan_tf import layers, losses, presets
 from sagan_tf.networks import build_discriminator, build_generator
 from sagan_tf.presets import PRESETS
+from sagan_tf.sagan import SAGAN
 
 __version__ = "0.1.0"
 
-__all__ = ["PRESETS", "build_discriminator", "build_generator", "layers", "losses",
+__all__ = ["PRESETS", "SAGAN", "build_discriminator", "build_generator", "layers", "losses",
            "presets"]
