@@ -80,7 +80,8 @@ def train_domain_classifier(train_data, num_classes, test_data=None, epochs=10,
         test_data: held-out data in the same form, for the test accuracy.
         epochs: training epochs.
         batch_size: batch size (for arrays and unbatched datasets).
-        learning_rate: Adam learning rate.
+        learning_rate: initial Adam learning rate (cosine-decayed to 0 when the
+            number of steps is known).
         feature_dim: size of the features layer.
         seed: seed of initialisers, dropout and shuffling (global seeds are left
             alone).
@@ -98,6 +99,12 @@ def train_domain_classifier(train_data, num_classes, test_data=None, epochs=10,
     dataset, input_shape = _as_dataset(train_data, "train_data", batch_size,
                                        num_classes, shuffle_seed=seed)
     model = build_domain_classifier(input_shape, num_classes, feature_dim, seed=seed)
+    steps = int(dataset.cardinality())
+    if steps > 0:
+        # Decay to zero over training: the last epochs settle the weights (and
+        # the batch norm statistics) instead of ending on a large step.
+        learning_rate = keras.optimizers.schedules.CosineDecay(
+            learning_rate, decay_steps=steps * epochs)
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
