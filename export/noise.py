@@ -1,0 +1,84 @@
+"""The latent vectors z that a seed stands for (stateless, optionally truncated).
+
+One formula serves the `generate` signature of the SavedModel (where it runs inside
+the graph) and `sagan-sample` (which computes z eagerly for a model_dir or an
+export), so a seed gives the same images from both:
+
+    u    = tf.random.stateless_uniform([N, latent_dim], seed=[seed, 0], dtype=float64)
+    a    = Phi(-t)              (0 when there is no truncation, i.e. t = +inf)
+    p    = a + (u + 2**-53) * (1 - 2a)
+    z    = float32(clip(Phi^-1(p), -t, t))
+
+with Phi the standard normal CDF and t the truncation. This is inverse-CDF
+sampling: without truncation z ~ N(0, I); with t > 0 each z_i follows N(0, 1)
+truncated to [-t, t], the same distribution as BigGAN's truncation trick (resample
+every |z_i| > t), drawn without a loop. `2**-53` moves u off 0 so p is never 0 and
+z is always finite (|z| < 8.3 without truncation). Because one uniform u drives
+each z_i whatever t is, lowering t for a fixed seed pulls every z_i monotonically
+towards 0: a truncation sweep shows the same sample with less variation.
+
+`truncation` <= 0 (and NaN) mean no truncation. Row i of z depends only on
+(seed, i): Philox, TF's stateless generator, fills the [N, latent_dim] tensor
+from one counter stream in row-major order, so the first rows of a larger batch are
+the rows of a smaller one. The transform runs in float64 and rounds once to
+float32; a different device or math library may still differ in that last bit.
+"""
+
+import math
+
+import tensorflow as tf
+
+# Second word of the stateless seed: the export's noise stream. Training draws its
+# noise from [config.seed, step * 16 + stream]; these streams are unrelated.
+SEED_STREAM = 0
+_UNIFORM_OFFSET = 2.0 ** -53
+
+
+def latents(seed, num, latent_dim, truncation=0.0):
+    """Returns the latent vectors z [num, latent_dim] float32 for `seed`.
+
+    Works eagerly and inside a `tf.function` (the SavedModel's `generate`).
+
+    Args:
+        seed: int (or int64 scalar tensor); any value in [-2**63, 2**63).
+        num: number of rows (int or int32 scalar tensor).
+        latent_dim: number of columns (the generator's z size).
+        truncation: float; > 0 truncates every z_i to [-truncation, truncation],
+            <= 0 means none (z ~ N(0, I)).
+
+    Returns:
+        A float32 tensor [num, latent_dim].
+    """
+    seed = tf.cast(seed, tf.int64)
+    truncation = tf.cast(truncation, tf.float64)
+    u = tf.random.stateless_uniform(
+        tf.stack([tf.cast(num, tf.int32), tf.cast(latent_dim, tf.int32)]),
+        seed=tf.stack([seed, tf.constant(SEED_STREAM, tf.int64)]), dtype=tf.float64)
+    # NaN > 0 is false: NaN means no truncation like 0 and negative values.
+    t = tf.where(truncation > 0.0, truncation, tf.constant(math.inf, tf.float64))
+    lower = 0.5 * tf.math.erfc(t / math.sqrt(2.0))  # Phi(-t); 0 for t = inf
+    p = lower + (u + _UNIFORM_OFFSET) * (1.0 - 2.0 * lower)
+    z = tf.clip_by_value(tf.math.ndtri(p), -t, t)
+    return tf.cast(z, tf.float32)
+
+
+def interpolate(z_start, z_end, steps):
+    """Linear interpolation from `z_start` to `z_end` in `steps` points, ends included.
+
+    Computed as (1 - w) * z_start + w * z_end with w = i / (steps - 1), so the first
+    point is exactly `z_start` and the last exactly `z_end`.
+
+    Args:
+        z_start: float32 [latent_dim] (NumPy or tensor).
+        z_end: float32 [latent_dim].
+        steps: number of points (>= 2).
+
+    Returns:
+        A float32 tensor [steps, latent_dim].
+    """
+    if not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"`steps` must be an integer >= 2. Received: steps={steps}")
+    z_start = tf.convert_to_tensor(z_start, tf.float32)
+    z_end = tf.convert_to_tensor(z_end, tf.float32)
+    w = tf.cast(tf.range(steps), tf.float32)[:, None] / float(steps - 1)
+    return (1.0 - w) * z_start[None] + w * z_end[None]
