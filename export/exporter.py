@@ -1,0 +1,196 @@
+"""Exports a generator as a versioned SavedModel that TF Serving serves as it is.
+
+    <export_base>/
+      models.config            ModelServerConfig (text proto) for --model_config_file
+      1/                       one SavedModel per version (TF Serving loads the
+        saved_model.pb         highest number by default)
+        variables/
+        assets.extra/
+          tf_serving_warmup_requests
+          sagan_tf.json        latent_dim, num_classes, resolution, class_names, source
+      2/ ...
+
+A version is written to a hidden temporary directory in `export_base`
+(`.tmp-<version>-*`, a name TF Serving ignores since it is not a number) and renamed
+into place when complete, so the server never sees a half-written version.
+
+TF Serving loads each version once: it does not notice a version directory whose
+files change. Publish new weights under a new version number; `overwrite` exists for
+versions no server has loaded yet (it swaps directories with two renames, so for a
+moment the version is absent).
+"""
+
+import json
+import os
+import shutil
+import tempfile
+
+import tensorflow as tf
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from export import client, warmup
+from export.module import GeneratorModule
+
+MODEL_CONFIG_FILE = "models.config"
+METADATA_FILE = "sagan_tf.json"
+
+_MODEL_CONFIG_HEADER = """\
+# TF Serving model config written by sagan-export. Serve the versions in this
+# directory with TF Serving's Docker image, this directory mounted at base_path:
+#   docker run -p 8500:8500 -p 8501:8501 -v "$PWD:{base_path}" tensorflow/serving \\
+#     --model_config_file={base_path}/{config_file}
+"""
+
+
+def existing_versions(export_base):
+    """The version numbers (numeric subdirectories) in `export_base`, ascending."""
+    if not os.path.isdir(export_base):
+        return []
+    return sorted(int(name) for name in os.listdir(export_base)
+                  if name.isdigit() and os.path.isdir(os.path.join(export_base, name)))
+
+
+def next_version(export_base):
+    """1 + the highest version in `export_base` (1 when there is none)."""
+    versions = existing_versions(export_base)
+    return versions[-1] + 1 if versions else 1
+
+
+def resolve_version(export_base, version=None, overwrite=False):
+    """Checks `version` (None: the next free one) and returns it.
+
+    Raises:
+        ValueError: `version` is not a positive integer.
+        FileExistsError: the version exists and `overwrite` is false.
+    """
+    if version is None:
+        return next_version(export_base)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ValueError(f"`version` must be a positive integer. Received: version={version}")
+    if os.path.exists(os.path.join(export_base, str(version))) and not overwrite:
+        raise FileExistsError(
+            f"Version {version} already exists in {export_base!r}. TF Serving does not "
+            "reload a version it has loaded: export the new weights as version "
+            f"{next_version(export_base)} (or omit `version`), or pass overwrite=True "
+            "(`--overwrite`) to replace it.")
+    return version
+
+
+def model_server_config(model_name=client.DEFAULT_MODEL_NAME, base_path=None):
+    """A `ModelServerConfig` serving the latest version of one model.
+
+    Args:
+        model_name: the name clients use (`/v1/models/NAME`, `model_spec.name`).
+        base_path: the export_base as the server sees it (default `/models/NAME`, the
+            Docker image's convention).
+    """
+    config = model_server_config_pb2.ModelServerConfig()
+    model = config.model_config_list.config.add()
+    model.name = model_name
+    model.base_path = base_path or f"/models/{model_name}"
+    model.model_platform = "tensorflow"
+    model.model_version_policy.latest.num_versions = 1
+    return config
+
+
+def write_model_config(export_base, model_name=client.DEFAULT_MODEL_NAME, base_path=None):
+    """Writes `<export_base>/models.config` (text proto, atomically); returns its path."""
+    config = model_server_config(model_name, base_path)
+    base = config.model_config_list.config[0].base_path
+    text = _MODEL_CONFIG_HEADER.format(base_path=base, config_file=MODEL_CONFIG_FILE)
+    text += text_format.MessageToString(config)
+    path = os.path.join(export_base, MODEL_CONFIG_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def export_generator(generator, export_base, version=None, *, num_classes, class_names=(),
+                     overwrite=False, model_name=client.DEFAULT_MODEL_NAME,
+                     serving_base_path=None, warmup_batch_sizes=(1,), metadata=None):
+    """Writes `<export_base>/<version>/` (SavedModel, warmup, metadata) and models.config.
+
+    Args:
+        generator: Keras model `[z, labels] -> images in [-1, 1]`.
+        export_base: the directory TF Serving watches (created if needed).
+        version: positive integer; None takes 1 + the highest existing version.
+        num_classes: number of classes.
+        class_names: optional class names, stored in the SavedModel and metadata.
+        overwrite: replace an existing version instead of failing.
+        model_name: the name in models.config and in the warmup requests.
+        serving_base_path: export_base as the server sees it, for models.config
+            (default `/models/<model_name>`).
+        warmup_batch_sizes: batch sizes of the warmup requests.
+        metadata: extra JSON-serializable entries for assets.extra/sagan_tf.json.
+
+    Returns:
+        The path of the new version directory.
+    """
+    version = resolve_version(export_base, version, overwrite)
+    os.makedirs(export_base, exist_ok=True)
+    module = GeneratorModule(generator, num_classes, class_names)
+    final = os.path.join(export_base, str(version))
+    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    try:
+        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the version from another user
+        tf.saved_model.save(module, tmp, signatures=module.signatures())
+        latent_dim = int(module.latent_dim.numpy())
+        warmup.write_warmup_file(tmp, warmup.warmup_requests(
+            latent_dim, num_classes, warmup_batch_sizes, model_name))
+        info = {"latent_dim": latent_dim, "num_classes": num_classes,
+                "resolution": int(module.resolution.numpy()),
+                "class_names": [c.decode() for c in module.class_names.numpy()],
+                "signatures": sorted(module.signatures()), **(metadata or {})}
+        with open(os.path.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), "w") as f:
+            json.dump(info, f, indent=2, sort_keys=True)
+        _publish(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    write_model_config(export_base, model_name, serving_base_path)
+    return final
+
+
+def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, checkpoint=None,
+                     **kwargs):
+    """Exports the generator of a training run (`sagan-train`'s model_dir).
+
+    Args:
+        model_dir: the run's directory (config.json, checkpoints/).
+        export_base: as `export_generator`.
+        version: as `export_generator`.
+        use_ema: export the EMA generator when the run kept one.
+        checkpoint: a checkpoint prefix (default: the latest of the run).
+        **kwargs: the keyword arguments of `export_generator` except num_classes
+            and class_names, which come from the run's config.
+
+    Returns:
+        The path of the new version directory.
+    """
+    # Fail on a bad or taken version before the (slow) restore.
+    version = resolve_version(export_base, version, kwargs.get("overwrite", False))
+    from training.checkpointing import (  # pylint: disable=import-outside-toplevel
+        latest_checkpoint, load_generator)
+
+    checkpoint = checkpoint or latest_checkpoint(model_dir)
+    generator, config = load_generator(model_dir, use_ema=use_ema, checkpoint=checkpoint)
+    ema = use_ema and config.ema_decay is not None
+    metadata = {"model_dir": os.path.abspath(model_dir), "checkpoint": checkpoint,
+                "preset": config.preset, "ema": ema, **kwargs.pop("metadata", {})}
+    return export_generator(generator, export_base, version, num_classes=config.num_classes,
+                            class_names=config.class_names, metadata=metadata, **kwargs)
+
+
+def _publish(tmp, final):
+    """Renames the complete `tmp` to `final`, replacing an existing `final`."""
+    if not os.path.exists(final):
+        os.rename(tmp, final)
+        return
+    parent, name = os.path.split(final)
+    old = tempfile.mkdtemp(prefix=f".replaced-{name}-", dir=parent)
+    os.rename(final, os.path.join(old, name))
+    os.rename(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)

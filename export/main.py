@@ -1,0 +1,52 @@
+"""sagan-export: a training run's generator as a versioned SavedModel for TF Serving.
+
+    sagan-export --model_dir=runs/digits --export_base=serving/sagan [--version=N]
+
+writes serving/sagan/N/ (SavedModel with the `serving_default` and `generate`
+signatures, warmup requests) and serving/sagan/models.config. The EMA generator is
+exported when the run kept one (`--nouse_ema` for the raw generator). Without
+`--version` the next free version number is used; an existing version is kept
+unless `--overwrite`.
+"""
+
+from absl import app, flags, logging
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.")
+flags.DEFINE_string("export_base", None,
+                    "Directory TF Serving watches; the version goes to <export_base>/<version>.")
+flags.DEFINE_integer("version", None,
+                     "Positive version number (default: 1 + the highest existing version).")
+flags.DEFINE_bool("overwrite", False, "Replace the version if it exists.")
+flags.DEFINE_bool("use_ema", True, "Export the EMA generator when the run kept one.")
+flags.DEFINE_string("checkpoint", None,
+                    "A checkpoint prefix of the run (default: its latest checkpoint).")
+flags.DEFINE_string("model_name", "sagan", "The model's name in models.config and for clients.")
+flags.DEFINE_string("serving_base_path", None,
+                    "export_base as the server sees it, for models.config "
+                    "(default: /models/<model_name>, the TF Serving Docker image's layout).")
+flags.DEFINE_list("warmup_batch_sizes", ["1"], "Batch sizes of the warmup requests.")
+flags.mark_flags_as_required(["model_dir", "export_base"])
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    from export import exporter  # pylint: disable=import-outside-toplevel
+
+    path = exporter.export_model_dir(
+        FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
+        checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite, model_name=FLAGS.model_name,
+        serving_base_path=FLAGS.serving_base_path,
+        warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes])
+    logging.info("Exported %s", path)
+    print(path)
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

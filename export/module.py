@@ -1,0 +1,148 @@
+"""The `tf.Module` that holds the generator and defines the SavedModel's signatures.
+
+Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
+(float32 in [-1, 1], the generator's tanh output):
+
+- `serving_default(z, labels)`: z float32 [N, latent_dim], labels int32 [N].
+- `generate(labels, seed, truncation)`: labels int32 [N], seed int64 scalar,
+  truncation float32 scalar (default 0: none). z is drawn inside the graph with
+  `export.noise.latents(seed, N, latent_dim, truncation)`, a stateless formula, so a
+  seed always gives the same images; row i of z depends only on (seed, i).
+
+`images` = uint8(clip(round((images_float + 1) * 127.5), 0, 255)), round half to
+even, as `sagan_tf.grid.to_uint8`.
+
+The inputs are checked inside the graph (so the checks run under TF Serving too,
+not only in Python): labels in [0, num_classes), z with latent_dim columns and as
+many rows as labels. z's signature shape is [-1, -1] on purpose: with a static width
+a wrong-width z would be rejected (Python) or fail inside a matmul (TF Serving)
+before the check could name the expected width.
+
+The loaded object also carries the model's `latent_dim`, `num_classes`,
+`resolution` (int64 scalars) and `class_names` (string [num_classes]) as variables.
+
+The module tracks the tf.Variables that the signatures' graphs capture, not the
+Keras model: with the Keras 3 model as a tracked child, the SavedModel runs under
+`tf.saved_model.load` but not under the TF1 loader that `saved_model_cli run` and
+TF Serving use ("Could not find variable dense/kernel"), since the restore writes
+to the Keras variable objects while the graphs read the tf.Variables inside them.
+Keras' own `ExportArchive` tracks the captured variables for the same reason.
+"""
+
+import tensorflow as tf
+
+from export import noise
+
+SERVING_DEFAULT = "serving_default"
+GENERATE = "generate"
+
+
+class GeneratorModule(tf.Module):
+    """Wraps a generator `[z, labels] -> images in [-1, 1]` for export.
+
+    Args:
+        generator: a built Keras model `[z float32 [N, latent_dim], labels int32 [N]]
+            -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`).
+        num_classes: number of classes the generator is conditioned on.
+        class_names: optional names of the classes (stored in the SavedModel).
+        name: the module's name.
+    """
+
+    def __init__(self, generator, num_classes, class_names=(), name="sagan_generator"):
+        super().__init__(name=name)
+        if not isinstance(num_classes, int) or num_classes < 1:
+            raise ValueError(
+                f"`num_classes` must be a positive integer. Received: num_classes={num_classes}")
+        class_names = [str(c) for c in class_names]
+        if class_names and len(class_names) != num_classes:
+            raise ValueError(
+                f"`class_names` must have one name per class ({num_classes}). "
+                f"Received: {len(class_names)} names")
+        z_shape = generator.inputs[0].shape
+        image_shape = generator.outputs[0].shape
+        if len(z_shape) != 2 or len(image_shape) != 4 or image_shape[-1] != 3:
+            raise ValueError(
+                "`generator` must map z [N, latent_dim] (and labels [N]) to images "
+                f"[N, H, W, 3]. Received: z shape {tuple(z_shape)}, output shape "
+                f"{tuple(image_shape)}")
+        self._latent_dim = int(z_shape[-1])
+        self._num_classes = num_classes
+        self.latent_dim = tf.Variable(self._latent_dim, dtype=tf.int64, trainable=False,
+                                      name="latent_dim")
+        self.num_classes = tf.Variable(num_classes, dtype=tf.int64, trainable=False,
+                                       name="num_classes")
+        self.resolution = tf.Variable(int(image_shape[1]), dtype=tf.int64, trainable=False,
+                                      name="resolution")
+        self.class_names = tf.Variable(
+            tf.constant(class_names or [str(i) for i in range(num_classes)], tf.string),
+            trainable=False, name="class_names")
+
+        # Closures rather than decorated methods: they reach the generator without
+        # tracking it (see the module docstring), and the default of `truncation`
+        # must be a tensor (tf.saved_model.save writes tensor defaults into the
+        # SignatureDef's `defaults`, which TF Serving uses for inputs a request
+        # leaves out) that would start the TF runtime if created at import time.
+        no_truncation = tf.constant(0.0, tf.float32)
+
+        @tf.function(input_signature=[
+            tf.TensorSpec([None, None], tf.float32, name="z"),
+            tf.TensorSpec([None], tf.int32, name="labels"),
+        ])
+        def serving_default(z, labels):
+            """(z, labels) -> {images: uint8, images_float: float32 in [-1, 1]}."""
+            return _images(generator, *self._checked(z, labels))
+
+        @tf.function(input_signature=[
+            tf.TensorSpec([None], tf.int32, name="labels"),
+            tf.TensorSpec([], tf.int64, name="seed"),
+            tf.TensorSpec([], tf.float32, name="truncation"),
+        ])
+        def generate(labels, seed, truncation=no_truncation):
+            """(labels, seed[, truncation]) -> the outputs of serving_default."""
+            labels = self._checked_labels(labels)
+            z = noise.latents(seed, tf.shape(labels)[0], self._latent_dim, truncation)
+            return _images(generator, z, labels)
+
+        self.serving_default = serving_default
+        self.generate = generate
+        captured = {}
+        for function in (serving_default, generate):
+            for v in function.get_concrete_function().variables:
+                captured.setdefault(v.ref(), v)
+        self.generator_variables = list(captured.values())
+
+    def signatures(self):
+        """The `signatures` argument of `tf.saved_model.save`."""
+        return {SERVING_DEFAULT: self.serving_default, GENERATE: self.generate}
+
+    def _checked_labels(self, labels):
+        k = self._num_classes
+        message = (f"`labels` must be class ids in [0, {k}) (the model has {k} classes). "
+                   "Received a label outside that range")
+        checks = [tf.debugging.assert_greater_equal(labels, 0, message=message),
+                  tf.debugging.assert_less(labels, k, message=message)]
+        with tf.control_dependencies(checks):
+            return tf.identity(labels)
+
+    def _checked(self, z, labels):
+        d = self._latent_dim
+        width = tf.debugging.assert_equal(
+            tf.shape(z)[1], d,
+            message=f"`z` must be [N, {d}] (latent_dim = {d}). Received a z with another "
+                    "number of columns (x below; y is the expected width)")
+        batch = tf.debugging.assert_equal(
+            tf.shape(z)[0], tf.shape(labels)[0],
+            message="`z` and `labels` must have the same batch size N. "
+                    "Received different first dimensions")
+        labels = self._checked_labels(labels)
+        with tf.control_dependencies([width, batch]):
+            z = tf.ensure_shape(tf.identity(z), [None, d])
+        return z, labels
+
+
+
+def _images(generator, z, labels):
+    images_float = tf.cast(generator([z, labels], training=False), tf.float32)
+    images = tf.cast(tf.clip_by_value(tf.round((images_float + 1.0) * 127.5), 0.0, 255.0),
+                     tf.uint8)
+    return {"images": images, "images_float": images_float}
