@@ -57,7 +57,7 @@ def test_output_equals_numpy_composition_of_the_architecture(downsample, attenti
     y = d(inputs, training=False).numpy()
     expected = reference.discriminator(d, inputs[0].numpy(), inputs[1].numpy(), downsample,
                                        attention)
-    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
     assert np.ptp(y) > 1e-2
 
 
