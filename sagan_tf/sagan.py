@@ -114,7 +114,22 @@ class SAGAN(keras.Model):
         self.g_loss_tracker.update_state(g_loss * replicas)
         self.d_real_tracker.update_state(d_real)
         self.d_fake_tracker.update_state(d_fake)
-        return {m.name: m.result() for m in self.metrics}
+        results = {m.name: m.result() for m in self.metrics}
+        if _multi_worker(tf.distribute.get_strategy()):
+            # Keras' fit reduces train_step outputs across workers with
+            # strategy.reduce("MEAN", v, axis=0), which rejects scalars
+            # (keras-team/keras#20585); shape [1] reduces to the same scalar.
+            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
+        return results
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        """Nothing to build: G, D and both optimizers are built by __init__ and compile.
+
+        Keras' version reads a batch and reduces it across replicas with
+        strategy.reduce, which fails under MultiWorkerMirroredStrategy
+        (keras-team/keras#20585), so `fit` could not start there.
+        """
+        del iterator, data_batch
 
     def _d_step(self, real_images, labels, k):
         """One D update on L_D; returns (L_D share, mean D(x), mean D(G(z)))."""
@@ -195,6 +210,12 @@ class SAGAN(keras.Model):
         config["discriminator"] = keras.saving.deserialize_keras_object(
             config["discriminator"])
         return cls(**config)
+
+
+def _multi_worker(strategy):
+    """Whether Keras' fit reduces outputs across workers (its own test, same terms)."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
 
 
 def _loss_scaled(optimizer):
