@@ -1,0 +1,212 @@
+"""SAGAN.train_step against hand computations: SGD on the hinge losses' gradients taken
+with an independent GradientTape on copies of G and D, the stateless noise formula, the
+EMA formula in NumPy, and one device against two replicas."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import sagan_tf
+from sagan_tf.sagan import SAGAN
+
+NUM_CLASSES = 10
+LATENT = 128
+SEED = 7
+# Small enough that the weights change smoothly (larger steps make the untrained nets
+# chaotic, and float32 rounding then grows from step to step).
+G_LR, D_LR = 0.01, 0.02
+
+
+def _networks(synchronized_bn=False, init_seed=0):
+    keras.utils.set_random_seed(init_seed)
+    g = sagan_tf.build_generator("sagan32", NUM_CLASSES, channels=[16, 16, 16],
+                                 synchronized_bn=synchronized_bn)
+    d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, channels=[16, 16, 16, 16])
+    # Non-zero gammas, so that the attention branches take part in every gradient.
+    for net in (g, d):
+        for layer in net.layers:
+            if isinstance(layer, sagan_tf.layers.SelfAttention):
+                layer.gamma.assign(0.3)
+    return g, d
+
+
+def _model(optimizer="sgd", ema_decay=None, ema_start_step=0, d_steps=1, **net_kwargs):
+    g, d = _networks(**net_kwargs)
+    model = SAGAN(g, d, ema_decay=ema_decay, ema_start_step=ema_start_step, seed=SEED)
+    if optimizer == "sgd":
+        model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR),
+                      d_steps_per_g_step=d_steps)
+    else:
+        model.compile(d_steps_per_g_step=d_steps)  # the paper's TTUR Adam
+    return model
+
+
+def _batch(n, seed=0):
+    rng = np.random.RandomState(seed)
+    images = rng.uniform(-1, 1, (n, 32, 32, 3)).astype("float32")
+    labels = rng.randint(0, NUM_CLASSES, n).astype("int32")
+    return tf.constant(images), tf.constant(labels)
+
+
+def _copy(net):
+    clone = keras.models.clone_model(net)
+    clone.set_weights(net.get_weights())  # includes the SN u vectors and BN statistics
+    return clone
+
+
+def _z(n, step, stream):
+    """The documented noise: stateless N(0, I) keyed on (seed, 16 * step + stream)."""
+    return tf.random.stateless_normal([n, LATENT], seed=[SEED, 16 * step + stream])
+
+
+def _hinge_d(real, fake):
+    return (tf.reduce_mean(tf.maximum(0.0, 1.0 - real))
+            + tf.reduce_mean(tf.maximum(0.0, 1.0 + fake)))
+
+
+def _sgd(net, grads, lr):
+    for w, g in zip(net.trainable_variables, grads):
+        w.assign(w - lr * tf.convert_to_tensor(g))  # CBN gains: IndexedSlices
+
+
+def _hand_step(g, d, images, labels, step, d_steps=1):
+    """One SAGAN iteration on the copies g and d by hand; returns (L_D of the last D
+    step, L_G). Each D step takes its own slice of the batch and noise stream 1 + k."""
+    real_chunks = [tf.constant(c) for c in np.split(images.numpy(), d_steps)]
+    label_chunks = [tf.constant(c) for c in np.split(labels.numpy(), d_steps)]
+    for k in range(d_steps):
+        n = len(label_chunks[k])
+        fake = g([_z(n, step, 1 + k), label_chunks[k]], training=True)
+        with tf.GradientTape() as tape:
+            real_logits = d([real_chunks[k], label_chunks[k]], training=True)
+            fake_logits = d([fake, label_chunks[k]], training=True)
+            d_loss = _hinge_d(real_logits, fake_logits)
+        _sgd(d, tape.gradient(d_loss, d.trainable_variables), D_LR)
+    n = len(label_chunks[-1])
+    with tf.GradientTape() as tape:
+        fake = g([_z(n, step, 0), label_chunks[-1]], training=True)
+        g_loss = -tf.reduce_mean(d([fake, label_chunks[-1]], training=True))
+    _sgd(g, tape.gradient(g_loss, g.trainable_variables), G_LR)
+    return float(d_loss), float(g_loss)
+
+
+def _assert_same_weights(actual, expected, rtol=1e-5, atol=2e-6):
+    for a, e in zip(actual.weights, expected.weights):
+        np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=rtol, atol=atol, err_msg=a.path)
+
+
+@pytest.mark.parametrize("d_steps", [1, 2])
+def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps):
+    model = _model(d_steps=d_steps)
+    g, d = _copy(model.generator), _copy(model.discriminator)
+    d0 = [w.numpy() for w in d.trainable_variables]
+    for step in range(2):
+        images, labels = _batch(8 * d_steps, seed=step)
+        d_loss, g_loss = _hand_step(g, d, images, labels, step, d_steps)
+        logs = model.train_step((images, labels))
+        model.reset_metrics()
+        np.testing.assert_allclose(float(logs["d_loss"]), d_loss, rtol=1e-5)
+        np.testing.assert_allclose(float(logs["g_loss"]), g_loss, rtol=1e-5, atol=1e-6)
+        _assert_same_weights(model.discriminator, d)
+        _assert_same_weights(model.generator, g)
+    assert int(model.g_optimizer.iterations) == 2
+    assert int(model.d_optimizer.iterations) == 2 * d_steps
+    # The steps moved D: the comparison is not between two copies of the start.
+    moved = max(np.abs(w.numpy() - w0).max() for w, w0 in zip(d.trainable_variables, d0))
+    assert moved > 1e-3
+
+
+def test_d_steps_use_separate_slices_and_noise():
+    """With two D steps, D's update is not the one a single D step on the whole batch
+    (or on one slice twice) would make: the split is real."""
+    images, labels = _batch(16)
+    split = _model(d_steps=2)
+    split.train_step((images, labels))
+    whole = _model(d_steps=1)
+    whole.train_step((images, labels))
+    diff = max(np.abs(a - b).max() for a, b in zip(split.discriminator.get_weights(),
+                                                   whole.discriminator.get_weights()))
+    assert diff > 1e-3
+    with pytest.raises(ValueError, match="d_steps_per_g_step"):
+        _model(d_steps=0)
+
+
+def test_noise_is_the_stateless_formula_and_changes_with_step_and_stream():
+    model = _model()
+    labels = tf.zeros([5], "int32")
+    np.testing.assert_array_equal(model.noise(labels, stream=1).numpy(), _z(5, 0, 1).numpy())
+    assert not np.allclose(model.noise(labels, stream=0), model.noise(labels, stream=1))
+    model.g_optimizer.iterations.assign(3)
+    np.testing.assert_array_equal(model.noise(labels, stream=2).numpy(), _z(5, 3, 2).numpy())
+
+
+@pytest.mark.parametrize("ema_start_step", [0, 2])
+def test_ema_follows_the_formula(ema_start_step):
+    decay = 0.75
+    model = _model(ema_decay=decay, ema_start_step=ema_start_step)
+    paths = [w.path for w in model.generator.weights]
+    shadow = [w.numpy().astype(np.float64) for w in model.generator.weights]
+    for step in range(3):
+        model.train_step(_batch(8, seed=step))
+        current = [w.numpy() for w in model.generator.weights]
+        g_step = step + 1  # the EMA update runs after the G step
+        for i, (path, w) in enumerate(zip(paths, current)):
+            if path.endswith("sn_u") or g_step <= ema_start_step:
+                shadow[i] = w.astype(np.float64)
+            else:
+                shadow[i] = decay * shadow[i] + (1 - decay) * w
+        for path, e, w in zip(paths, model.ema_generator.weights, shadow):
+            np.testing.assert_allclose(e.numpy(), w, rtol=1e-5, atol=1e-7, err_msg=path)
+    # The shadow lags behind G once averaging has started: the check is not trivial.
+    lag = max(np.abs(e.numpy() - w.numpy()).max() for e, w in
+              zip(model.ema_generator.trainable_weights, model.generator.trainable_weights))
+    assert lag > 1e-4
+    assert model.sampling_generator() is model.ema_generator
+
+
+def _one_and_two_replicas(optimizer, steps):
+    """Runs `steps` train steps with the same global batches on one device and on two
+    replicas (G's BatchNorm synchronized); returns both models."""
+    single = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        mirrored = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
+    batches = [_batch(8, seed=s) for s in range(steps)]
+    dataset = tf.data.Dataset.from_tensor_slices(
+        tuple(tf.stack([b[i] for b in batches]) for i in range(2)))
+    iterator = iter(strategy.experimental_distribute_dataset(dataset))
+    for batch in batches:
+        single.train_step(batch)
+        strategy.run(mirrored.train_step, args=(next(iterator),))
+    return single, mirrored
+
+
+def _max_diff(a, b):
+    return max(np.abs(u - v).max() for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+def test_two_replicas_equal_one_device_sgd():
+    single, mirrored = _one_and_two_replicas("sgd", steps=2)
+    start = _networks(synchronized_bn=True)[0]
+    for name in ("generator", "discriminator", "ema_generator"):
+        diff = _max_diff(getattr(single, name), getattr(mirrored, name))
+        assert diff < 5e-6, (name, diff)  # measured: 9e-7, float32 summation order
+    # ... while the two steps moved G's weights by far more than that.
+    moved = max(np.abs(a.numpy() - b.numpy()).max() for a, b in
+                zip(single.generator.trainable_weights, start.trainable_weights))
+    assert moved > 1e-2
+
+
+def test_two_replicas_match_one_device_adam():
+    """Adam divides by sqrt(v) ~ |g| on its first steps, so a float rounding difference
+    in a gradient near zero can move a weight by up to ~lr: the bound is 2 * steps * lr,
+    and almost every weight must still match to float precision."""
+    steps, g_lr, d_lr = 2, 1e-4, 4e-4
+    single, mirrored = _one_and_two_replicas("adam", steps=steps)
+    for name, lr in (("generator", g_lr), ("discriminator", d_lr)):
+        a = np.concatenate([w.ravel() for w in getattr(single, name).get_weights()])
+        b = np.concatenate([w.ravel() for w in getattr(mirrored, name).get_weights()])
+        assert np.abs(a - b).max() < 2 * steps * lr, name
+        # Measured: 0.9% of G's and 0.25% of D's weights beyond 1e-6 + 1e-5 * |w|.
+        assert np.mean(np.abs(a - b) > 1e-6 + 1e-5 * np.abs(a)) < 0.05, name
