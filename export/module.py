@@ -9,8 +9,8 @@ Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
   `export.noise.latents(seed, N, latent_dim, truncation)`, a stateless formula, so a
   seed always gives the same images; row i of z depends only on (seed, i).
 
-`images` = uint8(clip(round((images_float + 1) * 127.5), 0, 255)), round half to
-even, as `sagan_tf.grid.to_uint8`.
+`images` = uint8(clip(round((images_float + 1) * 127.5), 0, 255)) in float32, round
+half to even, as `sagan_tf.grid.to_uint8`.
 
 The inputs are checked inside the graph (so the checks run under TF Serving too,
 not only in Python): labels in [0, num_classes), z with latent_dim columns and as
