@@ -1,0 +1,72 @@
+"""sagan-sample: PNG sample sheets from a training run or from its export.
+
+    # one row per class, 8 samples each (column j shares z across classes)
+    sagan-sample --model_dir=runs/digits --per_class=8 --output=classes.png
+    # the same pixels from the export (a version dir, or export_base for the latest)
+    sagan-sample --saved_model=serving/sagan --per_class=8 --output=classes.png
+    # interpolation between the z of seeds 3 and 7, 10 steps, for class 4 only
+    sagan-sample --model_dir=runs/digits --interpolate=3,7 --steps=10 --label=4 \\
+        --output=interp.png
+    # truncation: z_i drawn from N(0, 1) truncated to [-0.5, 0.5]
+    sagan-sample --saved_model=serving/sagan --truncation=0.5 --output=trunc.png
+
+z comes from `export.noise.latents`, the formula of the export's `generate`
+signature, so `--seed` gives the images `generate` returns for that seed.
+"""
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+
+flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.")
+flags.DEFINE_string("saved_model", None,
+                    "An export of sagan-export: a version directory, or the export_base "
+                    "(its highest version).")
+flags.DEFINE_string("output", None, "Path of the PNG to write.")
+flags.DEFINE_integer("per_class", 8, "Class grid: samples per class (columns).")
+flags.DEFINE_integer("seed", 0, "Class grid: the noise seed.")
+flags.DEFINE_list("interpolate", None,
+                  "Two seeds START,END: rows of --steps images interpolating linearly "
+                  "from z(START) to z(END) instead of the class grid.")
+flags.DEFINE_integer("steps", 8, "Interpolation: images per row, end points included.")
+flags.DEFINE_integer("label", None, "Only this class (one row); default: every class.")
+flags.DEFINE_float("truncation", 0.0,
+                   "> 0: truncate each z_i to [-truncation, truncation]; <= 0: none.")
+flags.DEFINE_bool("use_ema", True, "--model_dir: sample from the EMA generator if any.")
+flags.DEFINE_integer("batch_size", 64, "Largest batch run through the generator.")
+flags.mark_flag_as_required("output")
+
+
+def main(argv):
+    if len(argv) > 1:
+        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    if (FLAGS.model_dir is None) == (FLAGS.saved_model is None):
+        raise app.UsageError("Pass exactly one of --model_dir and --saved_model.")
+    from export import sampling  # pylint: disable=import-outside-toplevel
+
+    if FLAGS.model_dir:
+        sampler = sampling.Sampler.from_model_dir(FLAGS.model_dir, use_ema=FLAGS.use_ema,
+                                                  batch_size=FLAGS.batch_size)
+    else:
+        sampler = sampling.Sampler.from_saved_model(FLAGS.saved_model,
+                                                    batch_size=FLAGS.batch_size)
+    labels = None if FLAGS.label is None else [FLAGS.label]
+    if FLAGS.interpolate:
+        if len(FLAGS.interpolate) != 2:
+            raise app.UsageError("--interpolate takes two seeds: START,END. "
+                                 f"Received: --interpolate={','.join(FLAGS.interpolate)}")
+        start, end = (int(s) for s in FLAGS.interpolate)
+        sheet = sampling.interpolation_grid(sampler, start, end, FLAGS.steps,
+                                            FLAGS.truncation, labels)
+    else:
+        sheet = sampling.class_grid(sampler, FLAGS.per_class, FLAGS.seed, FLAGS.truncation,
+                                    labels)
+    print(sampling.save_sheet(sheet, FLAGS.output))
+
+
+def run():
+    app.run(main)
+
+
+if __name__ == "__main__":
+    run()

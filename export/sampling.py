@@ -1,0 +1,209 @@
+"""Sample sheets from a training run or from its export: class grids, interpolations.
+
+A `Sampler` turns (z, labels) into images with either the generator of a model_dir
+(restored from its checkpoint) or the `serving_default` signature of an exported
+SavedModel; z always comes from `export.noise.latents`, the formula of the export's
+`generate` signature, so a seed gives the same images from both sources.
+
+- `class_grid`: one row per class, `per_class` columns; column j uses row j of
+  `latents(seed, per_class)` for every class, so a column shows one z across
+  classes. Row c is what `generate(labels=[c] * per_class, seed, truncation)` returns.
+- `interpolation_grid`: one row per class of `steps` images along the line from
+  z(seed_start) to z(seed_end), with z(s) = `latents(s, 1)[0]` (row 0 of `generate`
+  for seed s); the first and last columns are exactly those two z.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from export import noise
+from sagan_tf import grid as grid_lib
+
+
+class Sampler:
+    """Generates images in [-1, 1] from (z, labels), in batches.
+
+    Build it with `Sampler.from_model_dir` or `Sampler.from_saved_model`.
+
+    Args:
+        images_fn: callable `(z float32 [n, latent_dim], labels int32 [n]) -> float
+            images [n, H, W, 3]` in [-1, 1] (tensors or arrays).
+        latent_dim: the generator's z size.
+        num_classes: number of classes.
+        class_names: optional class names.
+        batch_size: largest batch passed to `images_fn`.
+    """
+
+    def __init__(self, images_fn, latent_dim, num_classes, class_names=(), batch_size=64):
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(
+                f"`batch_size` must be a positive integer. Received: batch_size={batch_size}")
+        self._images_fn = images_fn
+        self.latent_dim = int(latent_dim)
+        self.num_classes = int(num_classes)
+        self.class_names = tuple(class_names)
+        self.batch_size = batch_size
+
+    @classmethod
+    def from_model_dir(cls, model_dir, use_ema=True, checkpoint=None, batch_size=64):
+        """The generator of a `sagan-train` run (its EMA generator when it kept one)."""
+        from training.checkpointing import load_generator  # pylint: disable=import-outside-toplevel
+
+        generator, config = load_generator(model_dir, use_ema=use_ema, checkpoint=checkpoint)
+        latent_dim = int(generator.inputs[0].shape[-1])
+
+        @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32),
+                                      tf.TensorSpec([None], tf.int32)])
+        def images_fn(z, labels):
+            return generator([z, labels], training=False)
+
+        return cls(images_fn, latent_dim, config.num_classes, config.class_names, batch_size)
+
+    @classmethod
+    def from_saved_model(cls, path, batch_size=64):
+        """An export of `sagan-export`: a version directory, or an export_base (its
+        highest version)."""
+        path = resolve_saved_model(path)
+        loaded = tf.saved_model.load(path)
+        signature = loaded.signatures["serving_default"]
+
+        def images_fn(z, labels):
+            return signature(z=tf.constant(z, tf.float32),
+                             labels=tf.constant(labels, tf.int32))["images_float"]
+
+        names = [n.decode() for n in loaded.class_names.numpy()]
+        sampler = cls(images_fn, int(loaded.latent_dim.numpy()),
+                      int(loaded.num_classes.numpy()), names, batch_size)
+        sampler._loaded = loaded  # keeps the variables alive
+        return sampler
+
+    def latents(self, seed, num, truncation=0.0):
+        """`export.noise.latents(seed, num, latent_dim, truncation)` as NumPy."""
+        return noise.latents(seed, num, self.latent_dim, truncation).numpy()
+
+    def images(self, z, labels):
+        """float32 images [N, H, W, 3] in [-1, 1] for z [N, latent_dim] and labels [N]."""
+        z = np.asarray(z, np.float32)
+        labels = self.check_labels(labels)
+        if z.ndim != 2 or z.shape != (len(labels), self.latent_dim):
+            raise ValueError(f"`z` must be [N, {self.latent_dim}] with N = len(labels) = "
+                             f"{len(labels)}. Received: shape={z.shape}")
+        out = [np.asarray(self._images_fn(z[i:i + self.batch_size],
+                                          labels[i:i + self.batch_size]))
+               for i in range(0, len(labels), self.batch_size)]
+        return np.concatenate(out).astype(np.float32)
+
+    def check_labels(self, labels):
+        """`labels` as int32 after checking they are class ids of this model."""
+        labels = np.asarray(labels)
+        if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
+            raise ValueError(f"`labels` must be a 1D sequence of class ids. Received: {labels!r}")
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise ValueError(f"`labels` must be in [0, {self.num_classes}) (the model has "
+                             f"{self.num_classes} classes). Received: {bad.tolist()}")
+        return labels.astype(np.int32)
+
+
+@dataclasses.dataclass(frozen=True)
+class Sheet:
+    """A sample sheet: the PNG-ready grid and what it is made of.
+
+    Attributes:
+        grid: uint8 [rows * (H + p) + p, cols * (W + p) + p, 3].
+        images: float32 [rows, cols, H, W, 3] in [-1, 1]; tile (r, c) of `grid`.
+        z: float32 [rows, cols, latent_dim].
+        labels: int32 [rows], the class of each row.
+    """
+
+    grid: np.ndarray
+    images: np.ndarray
+    z: np.ndarray
+    labels: np.ndarray
+
+
+def class_grid(sampler, per_class, seed=0, truncation=0.0, labels=None, padding=2):
+    """One row per class of `per_class` samples that share z column by column.
+
+    Args:
+        sampler: a `Sampler`.
+        per_class: number of columns.
+        seed: noise seed (`export.noise.latents`).
+        truncation: > 0 truncates z to [-truncation, truncation]; <= 0 none.
+        labels: the classes of the rows (default: all, in order).
+        padding: pixels between tiles.
+
+    Returns:
+        A `Sheet`.
+    """
+    if not isinstance(per_class, int) or per_class < 1:
+        raise ValueError(f"`per_class` must be a positive integer. Received: per_class={per_class}")
+    labels = _row_labels(sampler, labels)
+    z = np.broadcast_to(sampler.latents(seed, per_class, truncation),
+                        (len(labels), per_class, sampler.latent_dim))
+    return _sheet(sampler, z, labels, padding)
+
+
+def interpolation_grid(sampler, seed_start, seed_end, steps=8, truncation=0.0, labels=None,
+                       padding=2):
+    """One row per class: `steps` images from z(seed_start) to z(seed_end), linearly.
+
+    Args:
+        sampler: a `Sampler`.
+        seed_start, seed_end: the seeds of the end points; z(s) = latents(s, 1)[0].
+        steps: images per row (>= 2), end points included.
+        truncation: applied to both end points.
+        labels: the classes of the rows (default: all, in order).
+        padding: pixels between tiles.
+
+    Returns:
+        A `Sheet`.
+    """
+    labels = _row_labels(sampler, labels)
+    z_start = sampler.latents(seed_start, 1, truncation)[0]
+    z_end = sampler.latents(seed_end, 1, truncation)[0]
+    path = noise.interpolate(z_start, z_end, steps).numpy()
+    z = np.broadcast_to(path, (len(labels), steps, sampler.latent_dim))
+    return _sheet(sampler, z, labels, padding)
+
+
+def resolve_saved_model(path):
+    """`path` if it holds a SavedModel, else the highest numeric version inside it."""
+    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = sorted(int(n.rstrip("/")) for n in
+                      (tf.io.gfile.listdir(path) if tf.io.gfile.isdir(path) else [])
+                      if n.rstrip("/").isdigit()
+                      and tf.io.gfile.exists(os.path.join(path, n.rstrip("/"), "saved_model.pb")))
+    if not versions:
+        raise FileNotFoundError(
+            f"No SavedModel in {path!r}: pass a version directory (with saved_model.pb) or "
+            "an export_base holding numbered versions, as `sagan-export` writes them.")
+    return os.path.join(path, str(versions[-1]))
+
+
+def save_sheet(sheet, path):
+    """Writes `sheet.grid` as a PNG (creating the directory); returns the path."""
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    return grid_lib.save_png(sheet.grid, path)
+
+
+def _row_labels(sampler, labels):
+    if labels is None:
+        return np.arange(sampler.num_classes, dtype=np.int32)
+    return sampler.check_labels(np.atleast_1d(labels))
+
+
+def _sheet(sampler, z, labels, padding):
+    rows, cols = z.shape[:2]
+    flat_z = np.ascontiguousarray(z.reshape(rows * cols, -1))
+    flat_labels = np.repeat(labels, cols)
+    images = sampler.images(flat_z, flat_labels)
+    grid = grid_lib.make_grid(images, rows, padding=padding)
+    return Sheet(grid=grid, images=images.reshape((rows, cols) + images.shape[1:]),
+                 z=np.array(z), labels=labels)

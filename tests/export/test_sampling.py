@@ -1,0 +1,132 @@
+"""Sample sheets from a model_dir and from its export; the sagan-sample program."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from export import sampling
+from programs import run_program
+from test_noise import documented_z
+
+PAD = 2
+SIZE = 32
+
+
+@pytest.fixture(scope="module")
+def run_sampler(model_dir):
+    return sampling.Sampler.from_model_dir(model_dir, batch_size=7)
+
+
+@pytest.fixture(scope="module")
+def export_sampler(export_base):
+    return sampling.Sampler.from_saved_model(export_base)  # export_base -> its latest version
+
+
+def tile(grid, row, col):
+    y, x = PAD + row * (SIZE + PAD), PAD + col * (SIZE + PAD)
+    return grid[y:y + SIZE, x:x + SIZE]
+
+
+def uint8_of(images_float):
+    """The documented uint8 rule, in float32 as the signature computes it (the .5 ties
+    that round half to even depends on are float32 ties)."""
+    x = np.asarray(images_float, np.float32)
+    return np.clip(np.round((x + np.float32(1.0)) * np.float32(127.5)), 0, 255)
+
+
+@pytest.mark.parametrize("truncation", [0.0, 0.5])
+def test_class_grid_from_model_dir_and_export_are_the_same_pixels(run_sampler, export_sampler,
+                                                                  truncation):
+    a = sampling.class_grid(run_sampler, per_class=3, seed=12, truncation=truncation)
+    b = sampling.class_grid(export_sampler, per_class=3, seed=12, truncation=truncation)
+    assert a.grid.shape == (10 * (SIZE + PAD) + PAD, 3 * (SIZE + PAD) + PAD, 3)
+    np.testing.assert_array_equal(a.grid, b.grid)
+
+
+def test_class_grid_rows_are_classes_and_columns_share_z(run_sampler, generators):
+    sheet = sampling.class_grid(run_sampler, per_class=2, seed=3)
+    z = documented_z(3, 2, 128, 0.0)
+    np.testing.assert_allclose(sheet.z, np.broadcast_to(z, (10, 2, 128)), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(sheet.labels, np.arange(10))
+    for label in range(10):
+        expected = generators[0]([z, np.full(2, label, np.int32)], training=False).numpy()
+        np.testing.assert_allclose(sheet.images[label], expected, rtol=0, atol=2e-5)
+        for col in range(2):
+            np.testing.assert_array_equal(tile(sheet.grid, label, col),
+                                          uint8_of(sheet.images[label, col]))
+    # Classes change the images: no two rows alike.
+    rows = sheet.images.reshape(10, -1)
+    assert min(np.abs(rows[i] - rows[j]).max() for i in range(10) for j in range(i)) > 0.05
+
+
+def test_class_grid_row_is_what_generate_returns(export_sampler, saved_model_dir):
+    sheet = sampling.class_grid(export_sampler, per_class=4, seed=21, truncation=0.8,
+                                labels=[6])
+    loaded = tf.saved_model.load(saved_model_dir)
+    out = loaded.signatures["generate"](labels=tf.constant([6] * 4, tf.int32),
+                                        seed=tf.constant(21, tf.int64),
+                                        truncation=tf.constant(0.8))
+    np.testing.assert_allclose(sheet.images[0], out["images_float"].numpy(), rtol=0, atol=1e-6)
+    assert sheet.grid.shape[0] == SIZE + 2 * PAD  # --label: one row
+
+
+def test_interpolation_end_points_are_the_two_seeds_images(run_sampler, generators):
+    sheet = sampling.interpolation_grid(run_sampler, 4, 9, steps=5, truncation=0.0,
+                                        labels=[2, 7])
+    z_start, z_end = documented_z(4, 1, 128, 0.0)[0], documented_z(9, 1, 128, 0.0)[0]
+    assert sheet.images.shape == (2, 5, SIZE, SIZE, 3)
+    for row, label in enumerate([2, 7]):
+        np.testing.assert_allclose(sheet.z[row, 0], z_start, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(sheet.z[row, -1], z_end, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(sheet.z[row, 2], (z_start + z_end) / 2, rtol=0, atol=1e-6)
+        ends = generators[0]([np.stack([z_start, z_end]), np.full(2, label, np.int32)],
+                             training=False).numpy()
+        np.testing.assert_allclose(sheet.images[row, [0, -1]], ends, rtol=0, atol=2e-5)
+
+
+def test_interpolation_from_model_dir_and_export_are_the_same_pixels(run_sampler,
+                                                                     export_sampler):
+    a = sampling.interpolation_grid(run_sampler, 1, 2, steps=4, truncation=0.7, labels=[0, 5])
+    b = sampling.interpolation_grid(export_sampler, 1, 2, steps=4, truncation=0.7,
+                                    labels=[0, 5])
+    np.testing.assert_array_equal(a.grid, b.grid)
+
+
+def test_sampler_metadata_and_label_errors(run_sampler, export_sampler):
+    for sampler in (run_sampler, export_sampler):
+        assert (sampler.latent_dim, sampler.num_classes) == (128, 10)
+        assert sampler.class_names == tuple(f"digit_{i}" for i in range(10))
+        with pytest.raises(ValueError, match=r"`labels` must be in \[0, 10\) .* Received: \[10\]"):
+            sampling.class_grid(sampler, 1, labels=[10])
+    with pytest.raises(ValueError, match="`per_class` must be a positive integer"):
+        sampling.class_grid(run_sampler, 0)
+
+
+def test_resolve_saved_model_picks_the_highest_version(tmp_path, export_base):
+    assert sampling.resolve_saved_model(export_base).endswith("/1")
+    for version in ("2", "10"):
+        (tmp_path / version).mkdir()
+        (tmp_path / version / "saved_model.pb").write_bytes(b"")
+    (tmp_path / "11").mkdir()  # no SavedModel inside
+    assert sampling.resolve_saved_model(str(tmp_path)) == str(tmp_path / "10")
+    with pytest.raises(FileNotFoundError, match="No SavedModel in"):
+        sampling.resolve_saved_model(str(tmp_path / "11"))
+
+
+def test_sagan_sample_writes_the_class_grid_png(export_base, run_sampler, tmp_path):
+    out = tmp_path / "sheet" / "classes.png"
+    run_program(["sagan-sample", f"--saved_model={export_base}", "--per_class=2", "--seed=8",
+                 "--truncation=0.9", f"--output={out}"])
+    expected = sampling.class_grid(run_sampler, per_class=2, seed=8, truncation=0.9)
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), expected.grid)
+
+
+@pytest.mark.slow
+def test_sagan_sample_interpolation_for_one_label_from_model_dir(model_dir, export_sampler,
+                                                                 tmp_path):
+    out = tmp_path / "interp.png"
+    run_program(["sagan-sample", f"--model_dir={model_dir}", "--interpolate=3,7", "--steps=6",
+                 "--label=4", f"--output={out}"])
+    expected = sampling.interpolation_grid(export_sampler, 3, 7, 6, labels=[4])
+    np.testing.assert_array_equal(np.asarray(Image.open(out)), expected.grid)
