@@ -1,12 +1,24 @@
-"""Training settings: one frozen dataclass, saved as `config.json` in the model_dir."""
+"""Training settings: one frozen dataclass, saved as `config.json` in the model_dir.
+
+A run started again with the same model_dir resumes with the saved config: settings
+given again must match it, except those in `RESUMABLE`, which may change between runs
+(the step target, the hardware, how often to save and log). See `resume_config`.
+"""
 
 import dataclasses
 import json
 import os
 
+from sagan_tf import presets
+
 CONFIG_FILE = "config.json"
 STRATEGIES = ("default", "mirrored", "multi_worker")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+NETWORKS = {"generator_overrides": "generator", "discriminator_overrides": "discriminator"}
+#: Settings that may differ from the saved config when a run resumes.
+RESUMABLE = frozenset({
+    "model_dir", "data_dir", "steps", "strategy", "num_cpu_devices", "deterministic",
+    "checkpoint_every", "keep_checkpoints", "sample_every", "log_every"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,15 +49,17 @@ class TrainConfig:
     mixed_precision: str = "float32"
     seed: int = 0
     random_flip: bool = False
+    deterministic: bool = False
     checkpoint_every: int = 500
     keep_checkpoints: int = 3
     sample_every: int = 500
+    log_every: int = 10
     num_classes: int | None = None
     class_names: tuple = ()
 
     def __post_init__(self):
         positive = ("batch_size", "steps", "d_steps", "checkpoint_every",
-                    "keep_checkpoints", "sample_every")
+                    "keep_checkpoints", "sample_every", "log_every")
         for name in positive:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
@@ -62,6 +76,23 @@ class TrainConfig:
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1) or None. "
                              f"Received: ema_decay={self.ema_decay}")
+        if self.preset not in presets.PRESETS:
+            raise ValueError(f"Unknown preset. Received: preset={self.preset!r}. "
+                             f"Available: {sorted(presets.PRESETS)}")
+        for field, network in NETWORKS.items():
+            presets.network_settings(self.preset, network, getattr(self, field))  # key check
+        if self.d_steps > 15:
+            # The noise streams of one iteration are 16 * step + stream (stream 0 for G).
+            raise ValueError(f"`d_steps` must be at most 15. Received: d_steps={self.d_steps}")
+
+    @property
+    def resolution(self):
+        return presets.get_preset(self.preset)["resolution"]
+
+    def network_settings(self, network):
+        """The effective settings of "generator" or "discriminator" (preset + overrides)."""
+        field = {v: k for k, v in NETWORKS.items()}[network]
+        return presets.network_settings(self.preset, network, getattr(self, field))
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
@@ -86,6 +117,13 @@ class TrainConfig:
         os.replace(tmp, path)
 
     @classmethod
+    def load_if_exists(cls, model_dir):
+        """The saved config of `model_dir`, or None for a new run."""
+        if not os.path.exists(os.path.join(model_dir, CONFIG_FILE)):
+            return None
+        return cls.load(model_dir)
+
+    @classmethod
     def load(cls, model_dir):
         path = os.path.join(model_dir, CONFIG_FILE)
         if not os.path.exists(path):
@@ -94,3 +132,52 @@ class TrainConfig:
                 "`sagan-train` run?")
         with open(path) as f:
             return cls.from_json(f.read())
+
+
+def _normalized(value):
+    """JSON view of a value (tuples become lists), to compare flags with a saved config."""
+    return json.loads(json.dumps(value))
+
+
+def resume_config(saved, changes):
+    """The config of a run: `saved` (None for a new run) with the `changes` asked for.
+
+    Args:
+        saved: the model_dir's saved `TrainConfig`, or None.
+        changes: the settings given explicitly (e.g. on the command line): a dict of
+            TrainConfig fields; for `generator_overrides`/`discriminator_overrides` only
+            the keys given. It must contain `model_dir`.
+
+    Returns:
+        For a new run, `TrainConfig(**changes)`. On resume, the saved config with the
+        changes to `RESUMABLE` settings applied.
+
+    Raises:
+        ValueError: on resume, when a setting outside `RESUMABLE` differs from the saved
+            one; the message names every such setting with both values.
+    """
+    if saved is None:
+        return TrainConfig(**changes)
+    conflicts, allowed = [], {}
+    for name, value in changes.items():
+        if name in NETWORKS:
+            network = NETWORKS[name]
+            effective = saved.network_settings(network)
+            for key, wanted in value.items():
+                have = effective.get(key)
+                if _normalized(have) != _normalized(wanted):
+                    conflicts.append((f"{network} {key}", have, wanted))
+        elif name in RESUMABLE:
+            allowed[name] = value
+        elif _normalized(getattr(saved, name)) != _normalized(value):
+            conflicts.append((name, getattr(saved, name), value))
+    if conflicts:
+        lines = "\n".join(f"  {name}: saved {have!r}, requested {wanted!r}"
+                          for name, have, wanted in conflicts)
+        raise ValueError(
+            f"The model_dir {changes.get('model_dir', saved.model_dir)!r} holds a run whose "
+            f"settings differ from the ones requested:\n{lines}\n"
+            "To resume it, leave these flags out (the saved values are used) or pass the saved "
+            "values; to train with the new settings, use another --model_dir. Only "
+            f"{sorted(RESUMABLE - {'model_dir'})} may change when a run resumes.")
+    return saved.replace(**allowed)

@@ -1,0 +1,92 @@
+import json
+
+import pytest
+
+from training.config import RESUMABLE, TrainConfig, resume_config
+
+TINY_G = dict(channels=[16, 16, 16])
+
+
+def _saved(tmp_path, **changes):
+    config = TrainConfig(model_dir=str(tmp_path), generator_overrides=TINY_G, batch_size=32,
+                         num_classes=10, class_names=tuple("abcdefghij"), **changes)
+    config.save()
+    return TrainConfig.load(str(tmp_path))
+
+
+def test_new_run_is_the_changes_over_the_defaults(tmp_path):
+    config = resume_config(None, dict(model_dir=str(tmp_path), steps=7,
+                                      discriminator_overrides=dict(attention_resolutions=[])))
+    assert config == TrainConfig(model_dir=str(tmp_path), steps=7,
+                                 discriminator_overrides=dict(attention_resolutions=[]))
+    assert config.batch_size == 64 and config.preset == "sagan32"
+
+
+def test_saved_config_round_trips_through_json(tmp_path):
+    saved = _saved(tmp_path, ema_decay=None, d_steps=2)
+    assert saved == TrainConfig(model_dir=str(tmp_path), generator_overrides=TINY_G,
+                                batch_size=32, num_classes=10,
+                                class_names=tuple("abcdefghij"), ema_decay=None, d_steps=2)
+    assert isinstance(saved.class_names, tuple)
+    assert json.loads((tmp_path / "config.json").read_text())["generator_overrides"] == {
+        "channels": [16, 16, 16]}
+    assert TrainConfig.load_if_exists(str(tmp_path / "nothing")) is None
+
+
+def test_resume_keeps_saved_settings_and_applies_resumable_changes(tmp_path):
+    saved = _saved(tmp_path)
+    moved = str(tmp_path / "moved")
+    config = resume_config(saved, dict(model_dir=moved, steps=5000, strategy="mirrored",
+                                       checkpoint_every=7, batch_size=32))
+    assert (config.steps, config.strategy, config.checkpoint_every, config.model_dir) == (
+        5000, "mirrored", 7, moved)
+    # Everything else, including what the data filled in, is the saved run's.
+    assert config.replace(steps=saved.steps, strategy=saved.strategy,
+                          checkpoint_every=saved.checkpoint_every, model_dir=saved.model_dir
+                          ) == saved
+
+
+def test_resume_conflicts_name_every_setting_with_both_values(tmp_path):
+    saved = _saved(tmp_path)
+    with pytest.raises(ValueError) as info:
+        resume_config(saved, dict(model_dir=str(tmp_path), batch_size=64, g_lr=0.5, steps=9,
+                                  generator_overrides=dict(channels=[32, 32, 32])))
+    message = str(info.value)
+    assert "batch_size: saved 32, requested 64" in message
+    assert "g_lr: saved 0.0001, requested 0.5" in message
+    assert "generator channels: saved [16, 16, 16], requested [32, 32, 32]" in message
+    assert "steps" not in message.split("Only")[0]  # resumable: not a conflict
+    assert "another --model_dir" in message
+
+
+def test_overrides_are_compared_as_effective_settings(tmp_path):
+    """The saved run has the preset's attention (16) and no override: asking for
+    attention at 16 is the same model, asking for none is not."""
+    saved = _saved(tmp_path)
+    same = dict(attention_resolutions=[16], channels=(16, 16, 16))
+    assert resume_config(saved, dict(model_dir=str(tmp_path), generator_overrides=same)
+                         ) == saved
+    with pytest.raises(ValueError, match=r"discriminator attention_resolutions: saved \[16\], "
+                                         r"requested \[\]"):
+        resume_config(saved, dict(model_dir=str(tmp_path),
+                                  discriminator_overrides=dict(attention_resolutions=[])))
+
+
+def test_only_run_independent_settings_are_resumable():
+    # The model, the data stream and the noise must not change under a resumed run.
+    defining = {"preset", "batch_size", "d_steps", "g_lr", "d_lr", "beta1", "beta2",
+                "ema_decay", "seed", "dataset", "random_flip", "mixed_precision"}
+    assert not defining & RESUMABLE
+
+
+@pytest.mark.parametrize("changes,match", [
+    (dict(preset="sagan48"), r"Unknown preset.*sagan48.*\['sagan128', 'sagan32', 'sagan64'\]"),
+    (dict(generator_overrides=dict(chanels=[8])), r"Unknown generator setting.*chanels"),
+    (dict(batch_size=0), "batch_size"),
+    (dict(strategy="tpu"), "strategy"),
+    (dict(d_steps=16), "at most 15"),
+    (dict(ema_decay=1.0), "ema_decay"),
+])
+def test_invalid_settings_are_rejected_with_the_setting_named(changes, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(model_dir="x", **changes)
