@@ -1,0 +1,105 @@
+"""The distribution strategy of a training run, and which process is the chief.
+
+- `default`: one device (TensorFlow's default strategy).
+- `mirrored`: `MirroredStrategy` over all GPUs, or over the logical CPU devices when
+  there is no GPU (`--num_cpu_devices=N` splits the CPU into N of them).
+- `multi_worker`: `MultiWorkerMirroredStrategy` over the cluster that the `TF_CONFIG`
+  environment variable describes. All workers run the same command; worker 0 (or the
+  task of type "chief", if the cluster has one) writes checkpoints and summaries.
+"""
+
+import os
+
+import tensorflow as tf
+
+
+def configure_cpu_devices(num_cpu_devices):
+    """Splits the (first) CPU into `num_cpu_devices` logical devices (0 or 1: no split).
+
+    Must run before TensorFlow initialises its devices (before any op runs).
+    """
+    if num_cpu_devices <= 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    current = tf.config.get_logical_device_configuration(cpu)
+    if current is not None and len(current) == num_cpu_devices:
+        return  # already split that way (e.g. by a test harness)
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * num_cpu_devices)
+    except RuntimeError as e:
+        raise RuntimeError(
+            f"Cannot split the CPU into {num_cpu_devices} logical devices: TensorFlow has "
+            "already initialised its devices. Set num_cpu_devices before any TensorFlow "
+            "op runs (sagan-train does it first thing).") from e
+
+
+def create(config):
+    """Configures devices and determinism, then returns the strategy `config` asks for.
+
+    Call it before any other TensorFlow work: splitting the CPU and
+    MultiWorkerMirroredStrategy both need an uninitialised runtime.
+    """
+    configure_cpu_devices(config.num_cpu_devices)
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    if config.strategy == "default":
+        return tf.distribute.get_strategy()
+    if config.strategy == "mirrored":
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if config.strategy == "multi_worker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError(
+                "--strategy=multi_worker reads the cluster from the TF_CONFIG environment "
+                "variable, which is not set. Set it on every worker, e.g. TF_CONFIG="
+                '\'{"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                '"task": {"type": "worker", "index": 0}}\' (index 1 on the second host).')
+        resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
+        return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
+    raise ValueError(f"Unknown strategy: {config.strategy!r}")
+
+
+def task(strategy):
+    """(task_type, task_id) of this process; (None, 0) outside a multi-worker cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return None, 0
+    return resolver.task_type, int(resolver.task_id or 0)
+
+
+def is_chief(strategy):
+    """Whether this process writes checkpoints, summaries, samples and the config."""
+    task_type, task_id = task(strategy)
+    if task_type is None or task_type == "chief":
+        return True
+    cluster = strategy.cluster_resolver.cluster_spec().as_dict()
+    return task_type == "worker" and task_id == 0 and "chief" not in cluster
+
+
+def check_global_batch(batch_size, strategy):
+    """Raises a ValueError unless the global batch splits evenly between the replicas."""
+    replicas = strategy.num_replicas_in_sync
+    if batch_size % replicas:
+        lower = batch_size // replicas * replicas
+        options = [b for b in (lower, lower + replicas) if b > 0]
+        raise ValueError(
+            f"--batch_size={batch_size} is the global batch, and it does not divide evenly "
+            f"across the {replicas} replicas of {type(strategy).__name__}: every replica "
+            f"needs the same share. Use a multiple of {replicas}, e.g. "
+            + " or ".join(f"--batch_size={b}" for b in options) + ".")
+
+
+def describe(strategy):
+    """E.g. "MirroredStrategy with 2 replica(s) on /job:localhost/.../CPU:0, ...CPU:1"."""
+    name = type(strategy).__name__
+    try:
+        devices = strategy.extended.worker_devices
+    except (RuntimeError, AttributeError):  # the default strategy has none
+        devices = ()
+    task_type, task_id = task(strategy)
+    where = f" (this process: {task_type} {task_id})" if task_type else ""
+    return (f"{name} with {strategy.num_replicas_in_sync} replica(s) on "
+            f"{', '.join(devices) or 'the default device'}{where}")
+
