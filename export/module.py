@@ -13,8 +13,8 @@ Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
 half to even, as `sagan_tf.grid.to_uint8`.
 
 The inputs are checked inside the graph (so the checks run under TF Serving too,
-not only in Python): labels in [0, num_classes), z with latent_dim columns and as
-many rows as labels. z's signature shape is [-1, -1] on purpose: with a static width
+not only in Python): labels in [0, num_classes) and at least one, z with latent_dim
+columns and as many rows as labels. z's signature shape is [-1, -1] on purpose: with a static width
 a wrong-width z would be rejected (Python) or fail inside a matmul (TF Serving)
 before the check could name the expected width.
 
@@ -120,7 +120,11 @@ class GeneratorModule(tf.Module):
         message = (f"`labels` must be class ids in [0, {k}) (the model has {k} classes). "
                    "Received a label outside that range")
         checks = [tf.debugging.assert_greater_equal(labels, 0, message=message),
-                  tf.debugging.assert_less(labels, k, message=message)]
+                  tf.debugging.assert_less(labels, k, message=message),
+                  # sagan_tf's SelfAttention cannot run an empty batch; say so clearly.
+                  tf.debugging.assert_positive(
+                      tf.shape(labels)[0],
+                      message="`labels` must hold at least one class id. Received N = 0")]
         with tf.control_dependencies(checks):
             return tf.identity(labels)
 

@@ -16,7 +16,8 @@ import pytest
 from tensorflow.core.protobuf import saved_model_pb2
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-# The helpers next to this file (standin_client, tf_serving_json, programs).
+# The helpers next to this file (standin_client, tf_serving_json, programs,
+# noise_reference).
 sys.path.insert(0, HERE)
 
 from programs import run_program  # noqa: E402

@@ -9,7 +9,7 @@ from tensorflow_serving.apis import predict_pb2
 
 from export import client
 from standin_client import outputs
-from test_noise import documented_z
+from noise_reference import documented_z
 from tf_serving_json import JsonError, predict_request_from_json
 
 Z = np.random.RandomState(5).randn(3, 128).astype(np.float32)

@@ -14,7 +14,7 @@ from tensorflow_serving.config import model_server_config_pb2
 import sagan_tf
 from export import exporter
 from programs import run_program, subprocess_env
-from test_noise import documented_z
+from noise_reference import documented_z
 
 
 def test_export_base_holds_the_version_and_models_config_only(export_base, saved_model_dir):

@@ -12,7 +12,7 @@ import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
 from standin_client import ServingError, outputs
-from test_noise import documented_z
+from noise_reference import documented_z
 
 MODES = ["session", "load"]
 LATENT_DIM = 128
@@ -150,3 +150,9 @@ def test_loaded_module_carries_model_metadata(saved_model_dir):
     b = loaded.generate(tf.constant([3], tf.int32), tf.constant(5, tf.int64),
                         tf.constant(0.0))["images"]
     np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_an_empty_batch_fails_clearly(server):
+    with pytest.raises(ServingError, match="`labels` must hold at least one class id"):
+        server.predict(request("generate", labels=np.zeros([0], np.int32), seed=np.int64(1),
+                               truncation=np.float32(0.0)))

@@ -7,7 +7,7 @@ from PIL import Image
 
 from export import sampling
 from programs import run_program
-from test_noise import documented_z
+from noise_reference import documented_z
 
 PAD = 2
 SIZE = 32

@@ -10,7 +10,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 
 from export import warmup
 from standin_client import outputs
-from test_noise import documented_z
+from noise_reference import documented_z
 
 
 def read_records(saved_model_dir):
