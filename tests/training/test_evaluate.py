@@ -1,0 +1,225 @@
+"""sagan-eval: its numbers against metrics recomputed from independently regenerated samples.
+
+One tiny untrained run (model_dir with config and checkpoint) and one domain
+classifier (3 epochs on the digits' train split) are shared by the module. The
+program runs in-process through `main` (with its own FlagValues) except where
+the exit code and stderr are the point.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import types
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from absl import flags
+
+from sagan_tf import metrics
+from sagan_tf.data import digits_arrays
+from training import evaluate
+from training.checkpointing import build_model, checkpoint_manager, compile_model, load_generator
+from training.config import TrainConfig
+
+NUM_CLASSES = 10
+NUM_SAMPLES = 200
+BATCH_SIZE = 50
+SEED = 3
+STEP = 7  # The G step written into the checkpoint.
+Z_DIM = 128  # sagan32's z.
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def sagan_eval(*args):
+    """Runs the program in-process; returns the results dict `main` returns."""
+    flag_values = flags.FlagValues()
+    evaluate.define_flags(flag_values)
+    flag_values(["sagan-eval", *args])
+    return evaluate.main(["sagan-eval"], flag_values)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    model_dir = str(tmp_path_factory.mktemp("run"))
+    config = TrainConfig(model_dir=model_dir, num_classes=NUM_CLASSES, dataset="digits",
+                         generator_overrides=dict(channels=[16, 16, 16]),
+                         discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+    model = build_model(config)
+    compile_model(model, config)
+    config.save()
+    model.g_optimizer.iterations.assign(STEP)
+    checkpoint_manager(model, os.path.join(model_dir, "checkpoints"), 3).save()
+    path = os.path.join(model_dir, evaluate.DOMAIN_CLASSIFIER_FILE)
+    classifier, accuracy = evaluate.load_eval_classifier(
+        "domain", dataset="digits", resolution=32, num_classes=NUM_CLASSES,
+        domain_classifier_path=path, domain_epochs=3, verbose=0)
+    return types.SimpleNamespace(model_dir=model_dir, classifier=classifier,
+                                 accuracy=accuracy, classifier_path=path)
+
+
+@pytest.fixture(scope="module")
+def results(run):
+    """sagan-eval --classifier=domain on the run, with the default --output."""
+    returned = sagan_eval(f"--model_dir={run.model_dir}", "--classifier=domain",
+                          f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}",
+                          f"--seed={SEED}", "--noprogress")
+    with open(os.path.join(run.model_dir, "eval.json")) as f:
+        written = json.load(f)
+    assert written == json.loads(json.dumps(returned))
+    return written
+
+
+def regenerated_activations(run, generator):
+    """Logits and activations of the documented samples, recomputed from scratch."""
+    labels = np.random.default_rng(SEED).permutation(
+        np.arange(NUM_SAMPLES) % NUM_CLASSES).astype(np.int32)
+    z = tf.random.stateless_normal([NUM_SAMPLES, Z_DIM], seed=[SEED, 0])
+    images = generator([z, tf.constant(labels)], training=False)  # One batch, not 4.
+    logits, activations = run.classifier.logits_and_activations(images)
+    return labels, logits.numpy(), activations.numpy()
+
+
+def real_activations(run, split="test"):
+    images, _ = digits_arrays(split, 32)
+    return run.classifier.logits_and_activations(images[:NUM_SAMPLES])[1].numpy()
+
+
+def test_domain_classifier_learned_the_digits(run):
+    assert run.accuracy > 0.8  # 3 epochs reach ~0.94; chance is 0.1.
+
+
+def test_json_holds_the_metrics_and_the_run(run, results):
+    assert set(evaluate.METRIC_NAMES) <= set(results)
+    assert results["num_samples"] == NUM_SAMPLES
+    assert results["num_real_samples"] == NUM_SAMPLES  # The test split has 359.
+    assert results["classifier"] == "domain"
+    assert results["checkpoint_step"] == STEP
+    assert results["checkpoint"].endswith("ckpt-1")
+    assert results["dataset"] == "digits" and results["real_split"] == "test"
+    assert results["use_ema"] is True and results["seed"] == SEED
+    # The saved classifier was loaded and tested on the same test split.
+    assert results["classifier_test_accuracy"] == pytest.approx(run.accuracy, abs=1e-12)
+    assert results["domain_classifier_path"] == run.classifier_path
+
+
+def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
+    generator, _ = load_generator(run.model_dir, use_ema=True)
+    labels, logits, fake = regenerated_activations(run, generator)
+    real = real_activations(run)
+    assert results["fid"] == pytest.approx(metrics.frechet_distance(real, fake), rel=1e-4)
+    assert results["inception_score"] == pytest.approx(metrics.inception_score(logits),
+                                                       rel=1e-4)
+    accuracy = np.mean(np.argmax(logits, -1) == labels)
+    assert abs(results["class_accuracy"] - accuracy) <= 1.0 / NUM_SAMPLES
+    # Another seed's samples give another FID: the seed reaches the noise.
+    z = tf.random.stateless_normal([NUM_SAMPLES, Z_DIM], seed=[SEED + 1, 0])
+    other = run.classifier.logits_and_activations(
+        generator([z, tf.constant(labels)], training=False))[1].numpy()
+    assert abs(metrics.frechet_distance(real, other) - results["fid"]) > 1e-3
+
+
+def test_real_images_score_far_better_than_the_untrained_generator(run, results):
+    train_images, train_labels = digits_arrays("train", 32)
+    pools = {k: list(train_images[train_labels == k]) for k in range(NUM_CLASSES)}
+
+    def real_call(z, labels):  # A "generator" returning held-in real digits.
+        del z
+        return np.stack([pools[int(k)].pop() for k in labels.numpy()])
+
+    real = evaluate.evaluate_call(
+        real_call, Z_DIM, evaluate.real_batches("digits", 32, BATCH_SIZE), run.classifier,
+        NUM_SAMPLES, BATCH_SIZE, NUM_CLASSES, seed=SEED, progress=False)
+    print(f"FID real train vs test {real['fid']:.2f}, untrained G {results['fid']:.2f}")
+    assert real["fid"] < 0.05 * results["fid"]
+    assert real["class_accuracy"] > 0.8
+    assert results["class_accuracy"] < 0.5
+
+
+class ExportedGenerator(tf.Module):
+    """What sagan-export writes, reduced to the serving_default signature."""
+
+    def __init__(self, generator, static_z, num_classes):
+        super().__init__()
+        self.generator = generator
+        if not static_z:  # sagan-export: z's width open, stored in a variable.
+            self.latent_dim = tf.Variable(Z_DIM, dtype=tf.int64, trainable=False)
+            self.num_classes = tf.Variable(num_classes, dtype=tf.int64, trainable=False)
+
+        @tf.function(input_signature=[
+            tf.TensorSpec([None, Z_DIM if static_z else None], tf.float32, name="z"),
+            tf.TensorSpec([None], tf.int32, name="labels")])
+        def serving_default(z, labels):
+            images = generator([z, labels], training=False)
+            return {"images_float": images,
+                    "images": tf.cast(tf.round((images + 1.0) * 127.5), tf.uint8)}
+
+        self.serving_default = serving_default
+
+
+@pytest.mark.parametrize("static_z", [True, False], ids=["z_dim_in_signature",
+                                                         "z_dim_in_variable"])
+def test_saved_model_gives_the_same_numbers_as_its_checkpoint(run, results, tmp_path,
+                                                              static_z):
+    generator, _ = load_generator(run.model_dir, use_ema=True)
+    module = ExportedGenerator(generator, static_z, NUM_CLASSES)
+    export_dir = str(tmp_path / "1")
+    tf.saved_model.save(module, export_dir,
+                        signatures={"serving_default": module.serving_default})
+    output = str(tmp_path / "saved_model_eval.json")
+    args = [f"--saved_model={export_dir}", "--dataset=digits", "--classifier=domain",
+            f"--domain_classifier_path={run.classifier_path}", f"--output={output}",
+            f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}", f"--seed={SEED}",
+            "--noprogress"]
+    if static_z:
+        args.append(f"--num_classes={NUM_CLASSES}")
+    sagan_eval(*args)
+    with open(output) as f:
+        exported = json.load(f)
+    for name in ("fid", "kid", "inception_score", "intra_fid", "class_accuracy"):
+        assert exported[name] == pytest.approx(results[name], rel=1e-5), name
+    assert exported["saved_model"] == export_dir
+    assert exported["checkpoint_step"] is None and exported["num_classes"] == NUM_CLASSES
+
+
+def test_missing_classifier_names_the_flag(run, tmp_path):
+    command = shutil.which("sagan-eval")
+    command = [command] if command else [sys.executable, "-m", "training.evaluate"]
+    env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "empty_hub_cache"))
+    proc = subprocess.run(
+        [*command, f"--model_dir={run.model_dir}", "--classifier=inception",
+         "--num_samples=10", f"--output={tmp_path / 'never.json'}"],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    assert proc.returncode != 0
+    last_line = proc.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("sagan-eval: error: Classifier not found: "
+                                "`--classifier=inception`")
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "never.json").exists()
+
+
+def test_missing_run_is_a_short_error(tmp_path):
+    with pytest.raises(SystemExit) as exit_info:
+        sagan_eval(f"--model_dir={tmp_path / 'nothing'}", "--classifier=domain")
+    assert "No config.json in model_dir" in str(exit_info.value.code)
+
+
+def test_latents_rows_do_not_depend_on_the_batch_size():
+    calls = []
+
+    def call(z, labels):
+        calls.append(z.numpy())
+        return tf.zeros([len(labels), 2, 2, 3])
+
+    for batch in (7, 20):
+        generate_fn = evaluate.make_generate_fn(call, 4, 20, seed=5)
+        for start in range(0, 20, batch):
+            generate_fn(np.zeros(min(batch, 20 - start), np.int32))
+    by_7, by_20 = np.concatenate(calls[:3]), calls[3]
+    np.testing.assert_array_equal(by_7, by_20)
+    np.testing.assert_array_equal(
+        by_20, tf.random.stateless_normal([20, 4], seed=[5, 0]).numpy())
+    with pytest.raises(ValueError, match="more than num_samples"):
+        generate_fn(np.zeros(1, np.int32))
