@@ -1,0 +1,79 @@
+"""Tiny SAGAN models and data for the training tests (channels 16, 32x32 digits)."""
+
+import types
+
+import keras
+import numpy as np
+import pytest
+
+from sagan_tf.data import load_dataset
+from training.checkpointing import build_model
+from training.config import TrainConfig
+
+TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
+            discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+
+
+def tiny_config(model_dir, **changes):
+    """A TrainConfig of the tiny networks on digits (10 classes), batch 8."""
+    values = dict(model_dir=str(model_dir), batch_size=8, steps=4, num_classes=10,
+                  class_names=tuple(str(i) for i in range(10)), **TINY)
+    values.update(changes)
+    return TrainConfig(**values)
+
+
+def tiny_model(config=None, seed=0, run_eagerly=True, optimizer="adam"):
+    """A compiled SAGAN of the tiny config; eager steps (no tracing) by default."""
+    config = config or tiny_config("unused")
+    keras.utils.set_random_seed(seed)
+    model = build_model(config)
+    if optimizer == "sgd":
+        g_opt, d_opt = keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.02)
+    else:
+        g_opt = keras.optimizers.Adam(config.g_lr, beta_1=config.beta1, beta_2=config.beta2)
+        d_opt = keras.optimizers.Adam(config.d_lr, beta_1=config.beta1, beta_2=config.beta2)
+    model.compile(g_opt, d_opt, d_steps_per_g_step=config.d_steps, run_eagerly=run_eagerly)
+    return model
+
+
+def digits(batch_size=8, seed=0):
+    return load_dataset("digits", resolution=32, global_batch_size=batch_size, seed=seed)[0]
+
+
+def batches(dataset, n):
+    return [tuple(t.numpy() for t in b) for b in dataset.take(n)]
+
+
+class Recorder(keras.callbacks.Callback):
+    """Records, after every step: the step, the logs, and the gammas of all attention
+    layers (by '<network>/<layer>')."""
+
+    def __init__(self):
+        super().__init__()
+        self.steps, self.logs, self.gammas = [], [], []
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.steps.append(int(self.model.g_optimizer.iterations.numpy()))
+        self.logs.append({k: float(np.asarray(v).reshape(())) for k, v in logs.items()})
+        gammas = {}
+        for net in (self.model.generator, self.model.discriminator):
+            for layer in net.layers:
+                if hasattr(layer, "gamma"):
+                    gammas[f"{net.name}/{layer.name}"] = float(layer.gamma.numpy())
+        self.gammas.append(gammas)
+
+
+@pytest.fixture
+def tiny():
+    """The helpers above, for the test modules (conftest is not importable by name)."""
+    return types.SimpleNamespace(config=tiny_config, model=tiny_model, digits=digits,
+                                 batches=batches, Recorder=Recorder)
+
+
+@pytest.fixture(autouse=True)
+def _float32_policy():
+    """Every test starts (and leaves) with the float32 policy (training sets it)."""
+    keras.mixed_precision.set_global_policy("float32")
+    yield
+    keras.mixed_precision.set_global_policy("float32")
+

@@ -1,0 +1,79 @@
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import pipeline
+
+
+def test_load_fills_in_the_classes_and_batches_d_steps_slices(tiny, tmp_path):
+    config = tiny.config(tmp_path, num_classes=None, class_names=(), batch_size=6, d_steps=2)
+    dataset, filled = pipeline.load(config)
+    images, labels = next(iter(dataset))
+    assert images.shape == (12, 32, 32, 3) and labels.shape == (12,)
+    assert filled.num_classes == 10 and filled.class_names == tuple("0123456789")
+    assert filled.replace(num_classes=None, class_names=()) == config
+
+
+def test_resumed_run_on_other_classes_is_refused(tiny, tmp_path):
+    config = tiny.config(tmp_path, num_classes=3, class_names=("cat", "dog", "eel"))
+    with pytest.raises(ValueError, match=r"10 classes.*trained on 3 classes"):
+        pipeline.load(config)
+
+
+def test_resume_continues_the_seeded_stream(tiny, tmp_path):
+    config = tiny.config(tmp_path, random_flip=True, seed=3)
+    full = tiny.batches(pipeline.load(config)[0], 7)
+    resumed = tiny.batches(pipeline.resume(pipeline.load(config)[0], 4), 3)
+    for (x, y), (x_ref, y_ref) in zip(resumed, full[4:]):
+        np.testing.assert_array_equal(x, x_ref)
+        np.testing.assert_array_equal(y, y_ref)
+    assert not np.array_equal(full[0][0], full[4][0])
+
+
+def _replica_chunks(dataset, replicas, d_steps):
+    """What D step k of replica r receives: its slice of the distributed batch, split
+    into d_steps chunks, as SAGAN.train_step does."""
+    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
+    batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
+    local = strategy.experimental_local_results(batch[1])
+    return [np.split(np.asarray(v), d_steps) for v in local]
+
+
+def test_replica_order_gives_each_d_step_its_slice_of_one_devices_chunk():
+    d_steps, replicas, batch = 3, 2, 4
+    index = tf.data.Dataset.from_tensors(
+        (tf.zeros([d_steps * batch, 1]), tf.range(d_steps * batch))).repeat()
+    chunks = _replica_chunks(pipeline.order_for_replicas(index, d_steps, replicas),
+                             replicas, d_steps)
+    for r in range(replicas):
+        for k in range(d_steps):
+            # One device's D step k uses rows k*batch..(k+1)*batch; replica r its r-th half.
+            expected = np.arange(k * batch, (k + 1) * batch)[r * 2:(r + 1) * 2]
+            np.testing.assert_array_equal(chunks[r][k], expected)
+    # Without the reordering the replicas' D steps would mix different chunks.
+    plain = _replica_chunks(index, replicas, d_steps)
+    assert not np.array_equal(plain[1][0], chunks[1][0])
+    assert pipeline.order_for_replicas(index, 1, replicas) is index
+    assert pipeline.order_for_replicas(index, d_steps, 1) is index
+
+
+def test_two_replicas_with_two_d_steps_train_like_one_device(tiny):
+    """The whole point: with the reordered batch, one SAGAN step on two replicas
+    (synchronized BN) gives one device's weights (SGD)."""
+    config = tiny.config("x", d_steps=2, generator_overrides=dict(
+        channels=[16, 16, 16], synchronized_bn=True))
+    dataset = tiny.digits(batch_size=16).take(1).cache()
+    single = tiny.model(config, optimizer="sgd")
+    before = single.discriminator.get_weights()
+    single.train_step(next(iter(dataset)))
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        mirrored = tiny.model(config, optimizer="sgd")
+    ordered = pipeline.order_for_replicas(dataset, 2, 2)
+    strategy.run(mirrored.train_step,
+                 args=(next(iter(strategy.experimental_distribute_dataset(ordered))),))
+    for name in ("generator", "discriminator"):
+        a, b = getattr(single, name).get_weights(), getattr(mirrored, name).get_weights()
+        assert max(np.abs(u - v).max() for u, v in zip(a, b)) < 5e-6, name
+    moved = max(np.abs(u - v).max() for u, v in zip(single.discriminator.get_weights(), before))
+    assert moved > 1e-3

@@ -1,0 +1,76 @@
+"""The training input: `sagan_tf.data.load_dataset`, ordered for the replicas, resumable.
+
+One `fit` step consumes one batch of `batch_size * d_steps` examples: `d_steps` D
+updates on `batch_size` examples each. The stream is seeded (`config.seed`), so a
+resumed run skips the batches its checkpoint's steps consumed and continues with
+exactly the batches an uninterrupted run would have seen next.
+"""
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from sagan_tf.data import load_dataset
+
+
+def load(config):
+    """Returns `(dataset, config)`: the global batches and the config with the data's
+    `num_classes` and `class_names` filled in.
+
+    Raises:
+        ValueError: when the config already names classes (a resumed run) and the data
+            has others.
+    """
+    dataset, info = load_dataset(
+        config.dataset, resolution=config.resolution,
+        global_batch_size=config.batch_size * config.d_steps, data_dir=config.data_dir,
+        seed=config.seed, random_flip=config.random_flip)
+    classes = (info.num_classes, tuple(info.class_names))
+    if config.num_classes is not None and classes != (config.num_classes,
+                                                       tuple(config.class_names)):
+        raise ValueError(
+            f"The data ({config.dataset!r}) has {info.num_classes} classes "
+            f"{list(info.class_names)[:10]}, but the run in {config.model_dir!r} was trained "
+            f"on {config.num_classes} classes {list(config.class_names)[:10]}: the model "
+            "cannot continue on other classes. Use the run's data or another --model_dir.")
+    logging.info("Data %r: %d examples in %d classes, %dx%d pixels.", config.dataset,
+                 info.num_examples, info.num_classes, config.resolution, config.resolution)
+    return dataset, config.replace(num_classes=info.num_classes,
+                                   class_names=tuple(info.class_names))
+
+
+def order_for_replicas(dataset, d_steps, replicas):
+    """Reorders each batch so that N replicas take the D-step slices one device would.
+
+    `fit` gives replica r the r-th contiguous slice of a global batch, and each
+    replica splits its slice into `d_steps` chunks, one per D step. One device splits
+    the whole batch into chunks of `batch_size` instead. Seen as [d_steps, replicas, b]
+    (b = batch_size / replicas), the batch is transposed to [replicas, d_steps, b], so
+    that D step k on replica r gets the r-th part of the k-th chunk; with the noise
+    sliced the same way (see `SAGAN.noise`), N replicas compute one device's step.
+    A no-op for one replica or one D step.
+    """
+    if replicas == 1 or d_steps == 1:
+        return dataset
+    spec = dataset.element_spec[0]
+    global_batch = spec.shape[0]
+    if global_batch is None or global_batch % (d_steps * replicas):
+        raise ValueError(f"The batch of {global_batch} examples does not split into "
+                         f"{d_steps} D steps x {replicas} replicas.")
+    order = np.arange(global_batch).reshape(d_steps, replicas, -1).transpose(1, 0, 2)
+    order = tf.constant(order.ravel(), tf.int32)
+    return dataset.map(lambda images, labels: (tf.gather(images, order),
+                                               tf.gather(labels, order)),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def resume(dataset, start_step):
+    """Skips the batches that `start_step` steps consumed.
+
+    tf.data reads and decodes the skipped batches (and discards them), so resuming late
+    in a long run on a large image dataset takes a while; for in-memory data it is fast.
+    """
+    if start_step:
+        logging.info("Skipping the %d batches the checkpoint's steps consumed.", start_step)
+        dataset = dataset.skip(start_step)
+    return dataset
