@@ -6,10 +6,13 @@
                            their step counters); the noise RNG is stateless, keyed on
                            the step, so the step is the whole RNG state
       logs/                TensorBoard summaries
-      samples/             sample grids (PNG)
+      samples/             sample grids (PNG): step_<N>.png, latest.png
+      losses.csv           the losses of every step
 """
 
 import os
+import shutil
+import tempfile
 
 import keras
 import tensorflow as tf
@@ -54,6 +57,55 @@ def make_checkpoint(model):
 def checkpoint_manager(model, directory, max_to_keep):
     return tf.train.CheckpointManager(make_checkpoint(model), directory,
                                       max_to_keep=max_to_keep)
+
+
+class CheckpointWriter:
+    """Saves and restores a run's checkpoints, the chief's way and the other workers'.
+
+    The chief saves into model_dir/checkpoints, keeping the last `max_to_keep`.
+    Under MultiWorkerMirroredStrategy every worker must take part in a save (it may
+    run collective ops), so the other workers save into a temporary directory of
+    their own, which they delete straight away. Every worker restores from
+    model_dir/checkpoints (a file system they share).
+    """
+
+    def __init__(self, model, model_dir, max_to_keep, chief=True):
+        self.chief = chief
+        self.directory = os.path.join(model_dir, CHECKPOINT_DIR)
+        self.checkpoint = make_checkpoint(model)
+        self._iterations = model.g_optimizer.iterations
+        self._manager = tf.train.CheckpointManager(self.checkpoint, self.directory,
+                                                   max_to_keep=max_to_keep)
+        self.last_saved_step = None
+
+    @property
+    def step(self):
+        return int(self._iterations.numpy())
+
+    def restore_latest(self):
+        """Restores the latest checkpoint, if any; returns its step (0 for a new run)."""
+        latest = self._manager.latest_checkpoint
+        if latest is None:
+            return 0
+        self.checkpoint.restore(latest).assert_existing_objects_matched()
+        self.last_saved_step = self.step
+        return self.step
+
+    def save(self):
+        """Saves the current state, numbered by the step; returns the chief's path."""
+        step = self.step
+        if self.chief:
+            path = self._manager.save(checkpoint_number=step)
+        else:
+            tmp = tempfile.mkdtemp(prefix="sagan-worker-ckpt-")
+            try:
+                tf.train.CheckpointManager(self.checkpoint, tmp, max_to_keep=1).save(
+                    checkpoint_number=step)
+            finally:
+                shutil.rmtree(tmp, ignore_errors=True)
+            path = None
+        self.last_saved_step = step
+        return path
 
 
 def latest_checkpoint(model_dir):
