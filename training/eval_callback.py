@@ -1,0 +1,236 @@
+"""EvalCallback: FID, KID and Inception Score during training, and the best-FID checkpoint.
+
+Every `every_n_steps` generator steps (the G optimizer's `iterations`, read in
+`on_train_batch_end`, so the schedule follows the run's step count across
+resumes and does not depend on epochs or `steps_per_execution`), the callback
+evaluates `model.sampling_generator()` (the EMA generator when the run keeps one)
+with `metrics.evaluate` on `num_samples` images and the noise of `sagan-eval`
+(`training.evaluate.latents(seed, ...)`, the same z at every evaluation, so the
+numbers of two steps differ by the weights only), then, on the chief:
+
+- writes the metrics as TensorBoard scalars `eval/fid`, `eval/kid`,
+  `eval/inception_score` (and `eval/kid_std`, `eval/intra_fid`,
+  `eval/class_accuracy` when computed) at the step, in `log_dir`
+  (default `<model_dir>/logs/eval`);
+- appends one JSON object per evaluation to `<model_dir>/eval.jsonl`:
+  `{"step", "time", "seconds", "best", <metrics>...}`;
+- when the FID is the lowest so far, saves `make_checkpoint(model)` (G, D, EMA G,
+  both optimizers: the same layout as `checkpoints/`, so `load_generator(model_dir,
+  checkpoint=...)` and `sagan-eval --checkpoint=...` read it) with a
+  `tf.train.CheckpointManager` in `<model_dir>/best_fid/` keeping 1, numbered by the
+  step, and writes `<model_dir>/best_fid/best_fid.json`:
+  `{"step", "checkpoint", "fid", "metrics": {...}, "num_samples", "seed"}`.
+  A resumed run starts from the best FID recorded there, so it only replaces
+  the checkpoint with a better one (FIDs are comparable only with the same
+  classifier, real data, `num_samples` and `seed`).
+
+Only the chief evaluates and writes (`is_chief=False` makes the callback do
+nothing): under `MultiWorkerMirroredStrategy` all of G's, D's and the optimizers'
+variables are ON_WRITE mirrored variables, whose reads for generation and for the
+checkpoint are local, so the other workers simply wait at the next step's
+all-reduce while the chief evaluates.
+"""
+
+import json
+import math
+import os
+import time
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+from tensorflow.core.framework import summary_pb2
+
+from training import evaluate as evaluation
+from training.checkpointing import make_checkpoint
+
+BEST_DIR = "best_fid"
+BEST_FILE = "best_fid.json"
+JSONL_FILE = "eval.jsonl"
+LOG_SUBDIR = os.path.join("logs", "eval")
+TAG_PREFIX = "eval/"
+
+
+class EvalCallback(keras.callbacks.Callback):
+    """Evaluates the sampling generator every N steps; keeps the best-FID checkpoint.
+
+    Args:
+        classifier: a `sagan_tf.metrics.Classifier` (`metrics.load_classifier`,
+            `metrics.load_or_train_domain_classifier`).
+        real_data: the real images: `(images, labels)` NumPy arrays (batched here),
+            a re-iterable of `(images, labels)` batches (a `tf.data.Dataset` that is
+            finite: the first `num_samples` images are used), or a callable returning
+            a fresh iterable of batches at each evaluation.
+        num_classes: number of classes of the data.
+        model_dir: the run's directory; `eval.jsonl` and `best_fid/` go there.
+        every_n_steps: evaluate after each step divisible by this (when several
+            steps run per `on_train_batch_end` call, after the call that passes a
+            multiple).
+        num_samples: fake (and at most real) images per evaluation.
+        batch_size: images per generator call.
+        seed: seed of the noise, the fake labels and the real activations' shuffle.
+        log_dir: TensorBoard directory (default `<model_dir>/logs/eval`).
+        is_chief: whether this process evaluates and writes; pass
+            `training.strategy.is_chief(strategy)`.
+        compute_intra_fid: also compute intra-FID (slow for many classes).
+        evaluate_at_end: also evaluate in `on_train_end` if the last step was not
+            evaluated.
+        verbose: print one line per evaluation.
+        evaluate_fn: replaces `sagan_tf.metrics.evaluate` (same arguments); for
+            tests.
+    """
+
+    def __init__(self, classifier, real_data, num_classes, model_dir, every_n_steps=1000,
+                 num_samples=1000, batch_size=100, seed=0, log_dir=None, is_chief=True,
+                 compute_intra_fid=False, evaluate_at_end=False, verbose=1,
+                 evaluate_fn=None):
+        super().__init__()
+        if not isinstance(every_n_steps, int) or every_n_steps < 1:
+            raise ValueError("`every_n_steps` must be a positive integer. "
+                             f"Received: every_n_steps={every_n_steps}")
+        if hasattr(real_data, "__next__"):
+            raise ValueError("`real_data` must be re-iterable (arrays, a list of batches, "
+                             "a tf.data.Dataset or a callable returning batches), not an "
+                             "iterator that the first evaluation would exhaust.")
+        self.classifier = classifier
+        self.real_data = real_data
+        self.num_classes = int(num_classes)
+        self.model_dir = model_dir
+        self.every_n_steps = every_n_steps
+        self.num_samples = int(num_samples)
+        self.batch_size = int(batch_size)
+        self.seed = int(seed)
+        self.log_dir = log_dir or os.path.join(model_dir, LOG_SUBDIR)
+        self.is_chief = bool(is_chief)
+        self.compute_intra_fid = compute_intra_fid
+        self.evaluate_at_end = evaluate_at_end
+        self.verbose = verbose
+        self.evaluate_fn = evaluate_fn
+        self.best_dir = os.path.join(model_dir, BEST_DIR)
+        self.jsonl_path = os.path.join(model_dir, JSONL_FILE)
+        self.best_fid = math.inf
+        self.best_step = None
+        self.history = []  # (step, metrics) of this process's evaluations.
+        self._last_step = None
+        self._writer = None
+        self._manager = None
+        self._calls = {}
+
+    # -- Keras hooks ----------------------------------------------------------------
+
+    def on_train_begin(self, logs=None):
+        if not self.is_chief:
+            return
+        self._last_step = self._step()
+        best = read_best(self.model_dir)
+        if best is not None and best.get("fid") is not None:
+            self.best_fid, self.best_step = float(best["fid"]), best.get("step")
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.is_chief:
+            return
+        step = self._step()
+        if self._last_step is None:
+            self._last_step = step - 1
+        if step // self.every_n_steps > self._last_step // self.every_n_steps:
+            self.evaluate(step)
+        self._last_step = step
+
+    def on_train_end(self, logs=None):
+        if not self.is_chief:
+            return
+        step = self._step()
+        if self.evaluate_at_end and (not self.history or self.history[-1][0] != step):
+            self.evaluate(step)
+        if self._writer is not None:
+            self._writer.flush()
+
+    # -- the work -------------------------------------------------------------------
+
+    def evaluate(self, step):
+        """Evaluates the model now, logs as of `step`; returns the metrics dict."""
+        start = time.time()
+        generator = self.model.sampling_generator()
+        call = self._calls.get(id(generator))
+        if call is None:
+            call = self._calls[id(generator)] = evaluation.keras_generator_call(generator)
+        results = evaluation.evaluate_call(
+            call, int(generator.inputs[0].shape[-1]), self._real_batches(), self.classifier,
+            self.num_samples, self.batch_size, self.num_classes, seed=self.seed,
+            compute_intra_fid=self.compute_intra_fid, progress=False,
+            evaluate_fn=self.evaluate_fn)
+        seconds = time.time() - start
+        self.history.append((step, dict(results)))
+        fid = results.get("fid")
+        best = fid is not None and math.isfinite(fid) and fid < self.best_fid
+        self._write_summaries(step, results)
+        self._append_jsonl(dict(step=int(step), time=time.time(), seconds=seconds,
+                                best=bool(best), **results))
+        if best:
+            self._save_best(step, results)
+        if self.verbose:
+            text = ", ".join(f"{name} {results[name]:.4g}" for name in (
+                "fid", "kid", "inception_score") if results.get(name) is not None)
+            print(f"\nStep {step}: {text} ({seconds:.1f} s)"
+                  + (" - best FID so far, saved" if best else ""))
+        return results
+
+    def _step(self):
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def _real_batches(self):
+        data = self.real_data
+        if callable(data):
+            return data()
+        if isinstance(data, tuple) and len(data) == 2 and isinstance(data[0], np.ndarray):
+            images, labels = data
+            return [(images[i:i + self.batch_size], labels[i:i + self.batch_size])
+                    for i in range(0, min(len(images), self.num_samples), self.batch_size)]
+        return data
+
+    def _write_summaries(self, step, results):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.log_dir)
+        with self._writer.as_default(step=int(step)):
+            for name, value in results.items():
+                if isinstance(value, (int, float)):
+                    _scalar(TAG_PREFIX + name, float(value))
+        self._writer.flush()
+
+    def _append_jsonl(self, record):
+        os.makedirs(os.path.dirname(os.path.abspath(self.jsonl_path)), exist_ok=True)
+        with open(self.jsonl_path, "a") as f:
+            f.write(json.dumps(record, sort_keys=True) + "\n")
+
+    def _save_best(self, step, results):
+        if self._manager is None:
+            self._manager = tf.train.CheckpointManager(make_checkpoint(self.model),
+                                                       self.best_dir, max_to_keep=1)
+        path = self._manager.save(checkpoint_number=int(step))
+        self.best_fid, self.best_step = float(results["fid"]), int(step)
+        evaluation.write_json(
+            dict(step=int(step), checkpoint=path, fid=float(results["fid"]),
+                 metrics=results, num_samples=self.num_samples, seed=self.seed),
+            os.path.join(self.best_dir, BEST_FILE))
+        logging.info("Step %d: best FID %.4f so far, saved %s", step, self.best_fid, path)
+
+
+def _scalar(tag, value):
+    """A float32 scalar with the metadata `tf.summary.scalar` writes.
+
+    `tf.summary.scalar` lives in the `tensorboard` package, which TensorFlow 2.21
+    no longer installs; the core `tf.summary.write` needs only TensorFlow.
+    """
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
+    return tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata)
+
+
+def read_best(model_dir):
+    """The contents of `<model_dir>/best_fid/best_fid.json`, or None."""
+    path = os.path.join(model_dir, BEST_DIR, BEST_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
