@@ -11,6 +11,8 @@ unless `--overwrite`.
 
 from absl import app, flags, logging
 
+from export import exporter
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.")
@@ -33,13 +35,16 @@ flags.mark_flags_as_required(["model_dir", "export_base"])
 def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    from export import exporter  # pylint: disable=import-outside-toplevel
-
-    path = exporter.export_model_dir(
-        FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
-        checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite, model_name=FLAGS.model_name,
-        serving_base_path=FLAGS.serving_base_path,
-        warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes])
+    try:
+        path = exporter.export_model_dir(
+            FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
+            checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite,
+            model_name=FLAGS.model_name, serving_base_path=FLAGS.serving_base_path,
+            warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes])
+    except (ValueError, FileExistsError, FileNotFoundError) as e:
+        # A bad flag value, a taken version or a model_dir without a run: the
+        # message says what to change; a traceback would bury it.
+        raise app.UsageError(str(e)) from e
     logging.info("Exported %s", path)
     print(path)
 

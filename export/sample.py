@@ -16,6 +16,8 @@ signature, so `--seed` gives the images `generate` returns for that seed.
 
 from absl import app, flags
 
+from export import sampling
+
 FLAGS = flags.FLAGS
 
 flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.")
@@ -42,8 +44,16 @@ def main(argv):
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     if (FLAGS.model_dir is None) == (FLAGS.saved_model is None):
         raise app.UsageError("Pass exactly one of --model_dir and --saved_model.")
-    from export import sampling  # pylint: disable=import-outside-toplevel
+    try:
+        sheet = _sheet()
+    except (ValueError, FileNotFoundError) as e:
+        # A class outside the model, a missing run or export: the message says which.
+        raise app.UsageError(str(e)) from e
+    print(sampling.save_sheet(sheet, FLAGS.output))
 
+
+def _sheet():
+    """The sheet the flags ask for."""
     if FLAGS.model_dir:
         sampler = sampling.Sampler.from_model_dir(FLAGS.model_dir, use_ema=FLAGS.use_ema,
                                                   batch_size=FLAGS.batch_size)
@@ -61,7 +71,7 @@ def main(argv):
     else:
         sheet = sampling.class_grid(sampler, FLAGS.per_class, FLAGS.seed, FLAGS.truncation,
                                     labels)
-    print(sampling.save_sheet(sheet, FLAGS.output))
+    return sheet
 
 
 def run():
