@@ -162,18 +162,34 @@ def checkpoint_step(checkpoint):
         return int(suffix) if suffix.isdigit() else None
 
 
+def resolve_saved_model(path):
+    """`path` if it holds a SavedModel, else its highest numbered version (as TF Serving)."""
+    if not os.path.isdir(path):
+        raise FileNotFoundError(f"`--saved_model={path}`: no such directory (pass a "
+                                "version directory written by sagan-export).")
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        return path
+    versions = [int(name) for name in os.listdir(path) if name.isdigit()
+                and os.path.exists(os.path.join(path, name, "saved_model.pb"))]
+    if not versions:
+        raise FileNotFoundError(f"`--saved_model={path}` holds neither a saved_model.pb nor "
+                                "numbered version directories with one.")
+    version = os.path.join(path, str(max(versions)))
+    logging.info("Evaluating the latest version, %s", version)
+    return version
+
+
 def load_saved_model_generator(path, num_classes=None):
     """An exported generator's `serving_default` signature as a dict like above.
 
     The signature takes `z` float32 `[N, z_dim]` and `labels` int32 `[N]` and
-    returns `images_float` in [-1, 1]. `z_dim` comes from the signature's input
+    returns `images_float` in [-1, 1]. `path` is a SavedModel directory or an
+    export base, whose highest version is taken. `z_dim` comes from the signature's input
     shape, else from the SavedModel's `latent_dim` variable (sagan-export leaves
     z's shape open and stores it there); `num_classes` from the argument, else
     the SavedModel's `num_classes` variable (`None` if it has none).
     """
-    if not os.path.isdir(path):
-        raise FileNotFoundError(f"`--saved_model={path}`: no such directory (pass a "
-                                "version directory written by sagan-export).")
+    path = resolve_saved_model(path)
     loaded = tf.saved_model.load(path)
     if "serving_default" not in loaded.signatures:
         raise EvalError(f"The SavedModel at {path} has no serving_default signature; it "
@@ -201,7 +217,7 @@ def load_saved_model_generator(path, num_classes=None):
         resolution = int(call(tf.zeros([1, int(z_dim)]), tf.zeros([1], tf.int32)).shape[1])
     return dict(call=call, z_dim=int(z_dim), resolution=int(resolution),
                 num_classes=num_classes, config=None, checkpoint=None, step=None,
-                module=loaded)
+                module=loaded, saved_model=path)
 
 
 # --------------------------------------------------------------------- data
@@ -338,7 +354,8 @@ def run_evaluation(*, model_dir=None, saved_model=None, checkpoint=None, use_ema
         classifier_test_accuracy=test_accuracy,
         domain_classifier_path=domain_classifier_path if classifier == DOMAIN else None,
         dataset=dataset, real_split=real_split, resolution=int(resolution),
-        model_dir=model_dir, saved_model=saved_model, checkpoint=source["checkpoint"],
+        model_dir=model_dir, saved_model=source.get("saved_model"),
+        checkpoint=source["checkpoint"],
         checkpoint_step=source["step"], use_ema=bool(use_ema) if not saved_model else None)
     return results
 
@@ -385,8 +402,9 @@ def define_flags(flag_values=FLAGS):
     f = dict(flag_values=flag_values)
     flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.", **f)
     flags.DEFINE_string("saved_model", None,
-                        "A SavedModel version directory written by sagan-export, evaluated "
-                        "through its serving_default signature (instead of a checkpoint).",
+                        "A SavedModel written by sagan-export (a version directory, or the "
+                        "export base: its highest version), evaluated through its "
+                        "serving_default signature instead of a checkpoint.",
                         **f)
     flags.DEFINE_string("checkpoint", None,
                         "A checkpoint prefix of the run (default: its latest), e.g. "
@@ -427,7 +445,7 @@ def define_flags(flag_values=FLAGS):
 
 
 def main(argv, flag_values=FLAGS):
-    """The program; `flag_values` holds the parsed flags of `define_flags`."""
+    """The program: evaluates, prints, writes the JSON (`flag_values`: `define_flags`')."""
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     options = {name: flag_values[name].value for name in _OPTION_FLAGS}
@@ -444,17 +462,21 @@ def main(argv, flag_values=FLAGS):
         print(f"Wrote {output}")
     else:
         print(json.dumps(results, indent=2, sort_keys=True))
-    return results
+    # Nothing returned: app.run would print a return value and exit with status 1.
 
 
 _OPTION_FLAGS = (
     "model_dir", "saved_model", "checkpoint", "use_ema", "num_classes", "dataset", "data_dir",
     "real_split", "classifier", "domain_classifier_path", "domain_epochs", "hub_cache_dir",
     "num_samples", "batch_size", "seed", "intra_fid", "progress")
+_ALL_FLAGS = _OPTION_FLAGS + ("output",)
 
 
 def run():
     define_flags()
+    # --help lists the key flags of the main module, here the console script.
+    for name in _ALL_FLAGS:
+        FLAGS.register_key_flag_for_module(sys.argv[0], FLAGS[name])
     app.run(main)
 
 

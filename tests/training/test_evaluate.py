@@ -34,11 +34,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def sagan_eval(*args):
-    """Runs the program in-process; returns the results dict `main` returns."""
+    """Runs the program in-process, as `run` does but with flags of its own."""
     flag_values = flags.FlagValues()
     evaluate.define_flags(flag_values)
     flag_values(["sagan-eval", *args])
-    return evaluate.main(["sagan-eval"], flag_values)
+    evaluate.main(["sagan-eval"], flag_values)
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +63,11 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def results(run):
     """sagan-eval --classifier=domain on the run, with the default --output."""
-    returned = sagan_eval(f"--model_dir={run.model_dir}", "--classifier=domain",
-                          f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}",
-                          f"--seed={SEED}", "--noprogress")
+    sagan_eval(f"--model_dir={run.model_dir}", "--classifier=domain",
+               f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}", f"--seed={SEED}",
+               "--noprogress")
     with open(os.path.join(run.model_dir, "eval.json")) as f:
-        written = json.load(f)
-    assert written == json.loads(json.dumps(returned))
-    return written
+        return json.load(f)
 
 
 def regenerated_activations(run, generator):
@@ -159,37 +157,48 @@ class ExportedGenerator(tf.Module):
         self.serving_default = serving_default
 
 
+def sagan_eval_command():
+    command = shutil.which("sagan-eval")
+    return [command] if command else [sys.executable, "-m", "training.evaluate"]
+
+
 @pytest.mark.parametrize("static_z", [True, False], ids=["z_dim_in_signature",
                                                          "z_dim_in_variable"])
 def test_saved_model_gives_the_same_numbers_as_its_checkpoint(run, results, tmp_path,
                                                               static_z):
+    """In-process with --output; as a subprocess printing the JSON to stdout."""
     generator, _ = load_generator(run.model_dir, use_ema=True)
     module = ExportedGenerator(generator, static_z, NUM_CLASSES)
-    export_dir = str(tmp_path / "1")
-    tf.saved_model.save(module, export_dir,
+    export_base = tmp_path / "export"
+    tf.saved_model.save(module, str(export_base / "1"),
                         signatures={"serving_default": module.serving_default})
-    output = str(tmp_path / "saved_model_eval.json")
-    args = [f"--saved_model={export_dir}", "--dataset=digits", "--classifier=domain",
-            f"--domain_classifier_path={run.classifier_path}", f"--output={output}",
+    args = ["--dataset=digits", "--classifier=domain",
+            f"--domain_classifier_path={run.classifier_path}",
             f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}", f"--seed={SEED}",
             "--noprogress"]
-    if static_z:
-        args.append(f"--num_classes={NUM_CLASSES}")
-    sagan_eval(*args)
-    with open(output) as f:
-        exported = json.load(f)
+    if static_z:  # The version directory; the number of classes from the flag.
+        output = str(tmp_path / "saved_model_eval.json")
+        sagan_eval(f"--saved_model={export_base / '1'}", f"--num_classes={NUM_CLASSES}",
+                   f"--output={output}", *args)
+        with open(output) as f:
+            exported = json.load(f)
+    else:  # The export base (its latest version); the classes from the SavedModel.
+        proc = subprocess.run([*sagan_eval_command(), f"--saved_model={export_base}", *args],
+                              capture_output=True, text=True, cwd=REPO, timeout=300,
+                              check=False)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        exported = json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
+        assert f"fid: {results['fid']:.4f}" in proc.stdout
     for name in ("fid", "kid", "inception_score", "intra_fid", "class_accuracy"):
         assert exported[name] == pytest.approx(results[name], rel=1e-5), name
-    assert exported["saved_model"] == export_dir
+    assert exported["saved_model"] == str(export_base / "1")
     assert exported["checkpoint_step"] is None and exported["num_classes"] == NUM_CLASSES
 
 
 def test_missing_classifier_names_the_flag(run, tmp_path):
-    command = shutil.which("sagan-eval")
-    command = [command] if command else [sys.executable, "-m", "training.evaluate"]
     env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "empty_hub_cache"))
     proc = subprocess.run(
-        [*command, f"--model_dir={run.model_dir}", "--classifier=inception",
+        [*sagan_eval_command(), f"--model_dir={run.model_dir}", "--classifier=inception",
          "--num_samples=10", f"--output={tmp_path / 'never.json'}"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     assert proc.returncode != 0
