@@ -8,15 +8,17 @@
 The generator is the latest checkpoint of a `sagan-train` run (`--model_dir`, EMA
 weights unless `--nouse_ema`; `--checkpoint` picks another, e.g. the one in
 `<model_dir>/best_fid/`), or an exported SavedModel (`--saved_model`, a version
-directory written by `sagan-export`) through its `serving_default` signature.
+directory written by `sagan-export`, or its export base: the highest version)
+through its `serving_default` signature.
 
 `--num_samples` fake images are generated class-balanced: the labels are
 `metrics.evaluate`'s (`arange(N) % num_classes` shuffled with `--seed`) and the
 i-th image gets row i of `latents(seed, N, z_dim)`, a stateless N(0, I) draw, so
 a seed gives the same numbers for a checkpoint and for its export. The real
 images are the first `--num_samples` of `--real_split` of the run's dataset (for
-`digits`: its held-out test split, 360 images; other datasets are shuffled with
-`--seed`).
+`digits`: its held-out test split, 359 images; other datasets are shuffled with
+`--seed`). Fewer real than fake images is allowed (logged): FID and KID then
+compare the sets as they are; `num_real_samples` in the JSON says how many.
 
 `--classifier`: `inception` (TF-GAN's Inception from the TF-Hub cache), a path to
 a `.keras` model, a SavedModel or an untarred TF-Hub module, or `domain`: a small
@@ -25,7 +27,15 @@ CNN trained on the dataset's training split, saved at `--domain_classifier_path`
 accuracy is printed and reported. Nothing is downloaded.
 
 The metrics are printed and written as JSON to `--output` (default
-`<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only).
+`<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only):
+the keys of `metrics.evaluate` (`inception_score`, `fid`, `kid`, `kid_std`,
+`intra_fid`, `class_accuracy`; null where not computed) and `num_samples`,
+`num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
+`classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,
+`dataset`, `real_split`, `resolution`, `model_dir`, `saved_model`, `checkpoint`,
+`checkpoint_step` (the G step stored in the checkpoint), `use_ema`. Errors the user
+can fix (missing classifier, run, checkpoint, flag) end the program with one line
+`sagan-eval: error: ...` on stderr and status 1 (`-v 1` logs the traceback).
 
 The flags are defined by `define_flags()` when the program starts (`run()`), not
 at import, so `training.train` can import this module's functions without its
