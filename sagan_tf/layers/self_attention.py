@@ -85,7 +85,7 @@ class SelfAttention(keras.layers.Layer):
         self.gamma = self.add_weight(name="gamma", shape=(), initializer="zeros")
 
     def call(self, x, training=None):
-        height, width = ops.shape(x)[1], ops.shape(x)[2]
+        batch, height, width = ops.shape(x)[0], ops.shape(x)[1], ops.shape(x)[2]
         c = self.channels
         f = self.f_conv(x, training=training)
         g = self.g_conv(x, training=training)
@@ -93,9 +93,10 @@ class SelfAttention(keras.layers.Layer):
         if self.pool_keys:
             f = ops.max_pool(f, pool_size=2, strides=2, padding="valid")
             h = ops.max_pool(h, pool_size=2, strides=2, padding="valid")
-        f = ops.reshape(f, (-1, ops.shape(f)[1] * ops.shape(f)[2], c // 8))
-        g = ops.reshape(g, (-1, height * width, c // 8))
-        h = ops.reshape(h, (-1, ops.shape(h)[1] * ops.shape(h)[2], c // 2))
+        # Explicit batch sizes (not -1): an empty batch stays valid.
+        f = ops.reshape(f, (batch, ops.shape(f)[1] * ops.shape(f)[2], c // 8))
+        g = ops.reshape(g, (batch, height * width, c // 8))
+        h = ops.reshape(h, (batch, ops.shape(h)[1] * ops.shape(h)[2], c // 2))
         n = g.shape[1]
         chunk = self.query_chunk_size
         if chunk is None or n is None or chunk >= n:
@@ -115,7 +116,7 @@ class SelfAttention(keras.layers.Layer):
                         betas.append(beta_chunk)
             o = ops.concatenate(outputs, axis=1)
             beta = ops.concatenate(betas, axis=1) if self.return_attention else None
-        o = ops.reshape(o, (-1, height, width, c // 2))
+        o = ops.reshape(o, (batch, height, width, c // 2))
         o = self.v_conv(o, training=training)
         y = self.gamma * o + x
         if self.return_attention:

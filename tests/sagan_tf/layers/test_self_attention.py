@@ -201,3 +201,13 @@ def test_query_chunks_equal_the_paper_formula_and_its_gradients(pool_keys):
 def test_query_chunk_size_must_be_positive():
     with pytest.raises(ValueError, match="query_chunk_size"):
         SelfAttention(query_chunk_size=0)
+
+
+def test_empty_batch_gives_an_empty_output():
+    layer = _layer((None, 4, 4, 16))
+    y = layer(tf.zeros((0, 4, 4, 16)), training=False)
+    assert tuple(y.shape) == (0, 4, 4, 16)
+    fn = tf.function(lambda t: layer(t, training=False),
+                     input_signature=[tf.TensorSpec((None, 4, 4, 16))])
+    assert tuple(fn(tf.zeros((0, 4, 4, 16))).shape) == (0, 4, 4, 16)
+    assert tuple(fn(tf.ones((3, 4, 4, 16))).shape) == (3, 4, 4, 16)
