@@ -40,9 +40,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 from absl import logging
-from tensorflow.core.framework import summary_pb2
 
 from training import evaluate as evaluation
+from training import summaries
 from training.checkpointing import make_checkpoint
 
 BEST_DIR = "best_fid"
@@ -195,7 +195,7 @@ class EvalCallback(keras.callbacks.Callback):
         with self._writer.as_default(step=int(step)):
             for name, value in results.items():
                 if isinstance(value, (int, float)):
-                    _scalar(TAG_PREFIX + name, float(value))
+                    summaries.scalar(TAG_PREFIX + name, float(value))
         self._writer.flush()
 
     def _append_jsonl(self, record):
@@ -214,17 +214,6 @@ class EvalCallback(keras.callbacks.Callback):
                  metrics=results, num_samples=self.num_samples, seed=self.seed),
             os.path.join(self.best_dir, BEST_FILE))
         logging.info("Step %d: best FID %.4f so far, saved %s", step, self.best_fid, path)
-
-
-def _scalar(tag, value):
-    """A float32 scalar with the metadata `tf.summary.scalar` writes.
-
-    `tf.summary.scalar` lives in the `tensorboard` package, which TensorFlow 2.21
-    no longer installs; the core `tf.summary.write` needs only TensorFlow.
-    """
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars"))
-    return tf.summary.write(tag, tf.constant(value, tf.float32), metadata=metadata)
 
 
 def read_best(model_dir):
