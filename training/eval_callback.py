@@ -28,7 +28,13 @@ Only the chief evaluates and writes (`is_chief=False` makes the callback do
 nothing): under `MultiWorkerMirroredStrategy` all of G's, D's and the optimizers'
 variables are ON_WRITE mirrored variables, whose reads for generation and for the
 checkpoint are local, so the other workers simply wait at the next step's
-all-reduce while the chief evaluates.
+all-reduce while the chief evaluates (checked with two local workers: 8 steps,
+4 chief-only best saves, no hang, the saved step restorable).
+
+Construct the classifier before `keras.mixed_precision.set_global_policy` (or
+load it from a `.keras` file trained in float32) and outside `strategy.scope()`.
+A run resumed from an earlier checkpoint re-evaluates the steps it repeats:
+`eval.jsonl` then holds those steps twice.
 """
 
 import json
