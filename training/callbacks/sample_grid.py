@@ -1,0 +1,93 @@
+"""A fixed-noise sample grid, one row per class, to TensorBoard and PNG files."""
+
+import os
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from sagan_tf.grid import make_grid, save_png
+from training import summaries
+
+#: The stateless-RNG stream of the fixed sample noise; training draws from streams
+#: 16 * step + k >= 0, so a negative one never coincides with them.
+SAMPLE_STREAM = -1
+
+
+def fixed_noise(seed, columns, latent_dim):
+    """z of the grid's columns: N(0, I) [columns, latent_dim], the same every call."""
+    return tf.random.stateless_normal([columns, latent_dim], seed=[seed, SAMPLE_STREAM])
+
+
+def sample_classes(num_classes, max_rows):
+    """The classes shown: all of them, or `max_rows` spread evenly over the labels."""
+    if num_classes <= max_rows:
+        return np.arange(num_classes)
+    return np.unique(np.linspace(0, num_classes - 1, max_rows).round().astype(int))
+
+
+def generate_grid(generator, z, classes, batch_size=256):
+    """Images [len(classes) * len(z), H, W, 3] in [-1, 1]: row r is class classes[r],
+    column c uses z[c] (the same z in every row)."""
+    columns = int(z.shape[0])
+    labels = tf.constant(np.repeat(np.asarray(classes, np.int32), columns))
+    noise = tf.tile(z, [len(classes), 1])
+    images = [np.asarray(generator([noise[i:i + batch_size], labels[i:i + batch_size]],
+                                   training=False), np.float32)
+              for i in range(0, len(labels), batch_size)]
+    return np.concatenate(images)
+
+
+class SampleGrid(keras.callbacks.Callback):
+    """Every `every` steps and at the end: the sampling generator (the EMA one when the
+    run keeps it) on fixed noise, one row per class, one column per z.
+
+    Writes `samples/step_<step>.png` and `samples/latest.png` under `samples_dir`, and
+    the `samples` image summary.
+
+    Args:
+        writer: a `tf.summary` writer, or None for PNG files only.
+        samples_dir: where the PNG files go.
+        every: write after steps divisible by this.
+        num_classes: the data's classes.
+        seed: seed of the fixed noise.
+        columns: samples per class.
+        max_rows: at most this many classes (spread over the labels) when there are more.
+    """
+
+    def __init__(self, writer, samples_dir, every, num_classes, seed=0, columns=8,
+                 max_rows=16):
+        super().__init__()
+        self.writer = writer
+        self.samples_dir = samples_dir
+        self.every = int(every)
+        self.classes = sample_classes(num_classes, max_rows)
+        self.seed = int(seed)
+        self.columns = int(columns)
+        self.last_step = None
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = int(self.model.g_optimizer.iterations.numpy())
+        if step % self.every == 0:
+            self.write(step)
+
+    def on_train_end(self, logs=None):
+        step = int(self.model.g_optimizer.iterations.numpy())
+        if step != self.last_step:
+            self.write(step)
+
+    def write(self, step):
+        """Writes the grid of the current weights as `step`; returns the PNG path."""
+        generator = self.model.sampling_generator()
+        z = fixed_noise(self.seed, self.columns, self.model.latent_dim)
+        grid = make_grid(generate_grid(generator, z, self.classes), rows=len(self.classes))
+        os.makedirs(self.samples_dir, exist_ok=True)
+        path = save_png(grid, os.path.join(self.samples_dir, f"step_{step:08d}.png"))
+        shutil.copyfile(path, os.path.join(self.samples_dir, "latest.png"))
+        if self.writer is not None:
+            with self.writer.as_default(step=step):
+                summaries.image("samples", grid[None])
+            self.writer.flush()
+        self.last_step = step
+        return path
