@@ -1,0 +1,75 @@
+import os
+import signal
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from training import pipeline, trainer
+from training.callbacks.loss_csv import read_losses
+from training.summaries import read_events
+
+
+def _run(config, strategy=None):
+    strategy = strategy or tf.distribute.get_strategy()
+    dataset, config = pipeline.load(config)
+    return trainer.fit(config, strategy, dataset, trainer.build(config, strategy))
+
+
+def _signal_after_rows(path, rows, signum):
+    """Sends `signum` to this process once the CSV at `path` has `rows` data rows."""
+    def watch():
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if os.path.exists(path) and sum(1 for _ in open(path)) > rows:
+                os.kill(os.getpid(), signum)
+                return
+            time.sleep(0.01)
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_sigterm_saves_the_step_reached_and_the_next_run_resumes_there(tiny, tmp_path):
+    config = tiny.config(tmp_path, steps=60, checkpoint_every=100, sample_every=100,
+                         log_every=1, num_classes=None, class_names=())
+    csv = str(tmp_path / "losses.csv")
+    _signal_after_rows(csv, 3, signal.SIGTERM)
+    step, stopped_by = _run(config)
+    assert stopped_by == signal.SIGTERM and 3 <= step < 60
+    # The checkpoint (not on the every-100 schedule), the CSV, the samples: all at `step`.
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(f"ckpt-{step}")
+    assert read_losses(csv)["step"] == list(range(1, step + 1))
+    assert (tmp_path / "samples" / f"step_{step:08d}.png").exists()
+    events = read_events(str(tmp_path / "logs"))
+    assert [s for s, _ in events["losses/d_loss"]] == list(range(1, step + 1))
+    assert "config" in events and "attention/ema_generator/attention16" in events
+
+    resumed, stopped_by = _run(config.replace(steps=step + 2))
+    assert (resumed, stopped_by) == (step + 2, None)
+    assert read_losses(csv)["step"] == list(range(1, step + 3))
+    assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(
+        f"ckpt-{step + 2}")
+    # Already at --steps: nothing to do.
+    assert _run(config.replace(steps=step + 2)) == (step + 2, None)
+
+
+@pytest.mark.slow
+def test_two_mirrored_replicas_train_like_one_device(tiny, tmp_path):
+    """The whole program on the two logical CPUs (2 D steps, synchronized BN) against
+    one device with the same global batch: the same losses, up to float rounding
+    amplified by Adam."""
+    losses = {}
+    for name, strategy in (("one", None),
+                           ("two", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))):
+        config = tiny.config(tmp_path / name, steps=4, d_steps=2, checkpoint_every=100,
+                             sample_every=100, num_classes=None, class_names=(),
+                             generator_overrides=dict(channels=[16, 16, 16],
+                                                      synchronized_bn=True))
+        assert _run(config, strategy) == (4, None)
+        losses[name] = read_losses(str(tmp_path / name / "losses.csv"))
+    for column in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(losses["two"][column], losses["one"][column],
+                                   rtol=1e-3, atol=1e-3, err_msg=column)

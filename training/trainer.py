@@ -1,0 +1,89 @@
+"""Builds or restores the SAGAN model of a run and trains it with `fit` and callbacks."""
+
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+from training import callbacks as cb
+from training import pipeline, summaries
+from training import strategy as strategy_lib
+from training.checkpointing import CheckpointWriter, build_model, compile_model
+
+LOG_DIR = "logs"
+SAMPLES_DIR = "samples"
+LOSSES_FILE = "losses.csv"
+
+
+def build(config, strategy):
+    """The compiled SAGAN model of `config`, in the strategy's scope, under the config's
+    Keras dtype policy, initialised from `config.seed`."""
+    keras.mixed_precision.set_global_policy(config.mixed_precision)
+    keras.utils.set_random_seed(config.seed)  # the initial weights
+    with strategy.scope():
+        model = build_model(config)
+        compile_model(model, config)
+    return model
+
+
+def fit(config, strategy, dataset, model):
+    """Trains up to `config.steps`, resuming from the model_dir's latest checkpoint.
+
+    Args:
+        config: the run's `TrainConfig`, with `num_classes` set (see `pipeline.load`).
+        strategy: the `tf.distribute.Strategy` (see `strategy.create`).
+        dataset: the global batches from `pipeline.load`, from the first one: the
+            batches of the steps already trained are skipped here.
+        model: the model from `build`.
+
+    Returns:
+        `(step, signal)`: the step reached, and the signal number that stopped training
+        early (None when it ran to `config.steps`).
+    """
+    chief = strategy_lib.is_chief(strategy)
+    checkpoints = CheckpointWriter(model, config.model_dir, config.keep_checkpoints, chief)
+    start = checkpoints.restore_latest()
+    if chief:
+        config.save()
+    logging.info("%s; %s.", strategy_lib.describe(strategy),
+                 f"resumed at step {start}" if start else "new run")
+    if start >= config.steps:
+        logging.info("The run is at step %d of --steps=%d: nothing to train. Pass a larger "
+                     "--steps to continue it.", start, config.steps)
+        return start, None
+
+    dataset = pipeline.order_for_replicas(dataset, config.d_steps,
+                                          strategy.num_replicas_in_sync)
+    dataset = pipeline.resume(dataset, start)
+    saver = cb.PeriodicCheckpoint(checkpoints, config.checkpoint_every)
+    stopper = cb.StopOnSignal()
+    callbacks = [cb.PerStepMetrics(), stopper]
+    if chief:
+        callbacks += _chief_callbacks(config, start)
+    callbacks.append(saver)
+    logging.info("Training steps %d to %d (global batch %d x %d D steps).", start + 1,
+                 config.steps, config.batch_size, config.d_steps)
+    try:
+        model.fit(dataset, epochs=1, steps_per_epoch=config.steps - start, shuffle=False,
+                  callbacks=callbacks, verbose=1 if chief else 0)
+    except KeyboardInterrupt:
+        saver.save_if_needed()  # a step either ran whole or not at all
+        raise
+    return checkpoints.step, stopper.received
+
+
+def _chief_callbacks(config, start):
+    """The callbacks that write files: the chief's only."""
+    writer = tf.summary.create_file_writer(os.path.join(config.model_dir, LOG_DIR))
+    with writer.as_default(step=start):
+        summaries.text("config", f"```\n{config.to_json()}\n```")
+    samples_dir = os.path.join(config.model_dir, SAMPLES_DIR)
+    return [
+        cb.LossCSVLogger(os.path.join(config.model_dir, LOSSES_FILE), start_step=start),
+        cb.ScalarSummaries(writer, config.log_every),
+        cb.SampleGrid(writer, samples_dir, config.sample_every, config.num_classes,
+                      seed=config.seed),
+        cb.AttentionMaps(writer, config.sample_every, config.num_classes, seed=config.seed,
+                         samples_dir=samples_dir),
+    ]
