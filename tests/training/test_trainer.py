@@ -3,11 +3,13 @@ import signal
 import threading
 import time
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from training import pipeline, trainer
+from training.callbacks import AttentionMaps, SampleGrid
 from training.callbacks.loss_csv import read_losses
 from training.summaries import read_events
 
@@ -73,3 +75,22 @@ def test_two_mirrored_replicas_train_like_one_device(tiny, tmp_path):
     for column in ("d_loss", "g_loss", "d_real", "d_fake"):
         np.testing.assert_allclose(losses["two"][column], losses["one"][column],
                                    rtol=1e-3, atol=1e-3, err_msg=column)
+
+
+def test_mixed_bfloat16_policy_is_set_before_the_models_are_built(tiny, tmp_path):
+    config = tiny.config(tmp_path, mixed_precision="mixed_bfloat16")
+    model = trainer.build(config, tf.distribute.get_strategy())
+    assert keras.mixed_precision.global_policy().name == "mixed_bfloat16"
+    assert model.generator.get_layer("block1").dtype_policy.compute_dtype == "bfloat16"
+    assert model.discriminator.get_layer("attention16").compute_dtype == "bfloat16"
+    assert all(w.dtype == "float32" for w in model.generator.weights)  # float32 weights
+    logs = model.train_step(next(iter(tiny.digits())))
+    assert all(np.isfinite(float(v)) for v in logs.values())
+    # Sampling and attention maps work on bfloat16 activations.
+    grid = SampleGrid(None, str(tmp_path / "samples"), 1, 10, columns=2)
+    grid.set_model(model)
+    assert os.path.exists(grid.write(1))
+    maps = AttentionMaps(None, 1, 10)
+    maps.set_model(model)
+    maps.on_train_begin()
+    assert all(p.dtype == np.uint8 for p in maps.panels().values())
