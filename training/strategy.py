@@ -47,8 +47,7 @@ def create(config):
         return tf.distribute.get_strategy()
     if config.strategy == "mirrored":
         gpus = tf.config.list_logical_devices("GPU")
-        devices = [d.name for d in gpus or tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
+        return mirrored([d.name for d in gpus or tf.config.list_logical_devices("CPU")])
     if config.strategy == "multi_worker":
         if not os.environ.get("TF_CONFIG"):
             raise ValueError(
@@ -59,6 +58,23 @@ def create(config):
         resolver = tf.distribute.cluster_resolver.TFConfigClusterResolver()
         return tf.distribute.MultiWorkerMirroredStrategy(cluster_resolver=resolver)
     raise ValueError(f"Unknown strategy: {config.strategy!r}")
+
+
+def mirrored(devices):
+    """`MirroredStrategy(devices)` with collective keys no other strategy of this process
+    uses.
+
+    MirroredStrategy numbers its collective groups from 1, so a second strategy over the
+    same devices in one process (a test session, a notebook) reuses the first one's
+    keys, and its all-reduces (e.g. synchronized BatchNorm) fail with "Shape mismatch in
+    the collective instance" (tensorflow/tensorflow#62790). Each strategy made here
+    starts at a fresh key range (TensorFlow's own tests do the same).
+    """
+    tf.distribute.MirroredStrategy._collective_key_base += _KEY_RANGE  # pylint: disable=protected-access
+    return tf.distribute.MirroredStrategy(devices)
+
+
+_KEY_RANGE = 100_000
 
 
 def task(strategy):
@@ -86,20 +102,30 @@ def check_global_batch(batch_size, strategy):
         options = [b for b in (lower, lower + replicas) if b > 0]
         raise ValueError(
             f"--batch_size={batch_size} is the global batch, and it does not divide evenly "
-            f"across the {replicas} replicas of {type(strategy).__name__}: every replica "
+            f"across the {replicas} replicas of {name(strategy)}: every replica "
             f"needs the same share. Use a multiple of {replicas}, e.g. "
             + " or ".join(f"--batch_size={b}" for b in options) + ".")
 
 
+def name(strategy):
+    """The public name of the strategy's class."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "MultiWorkerMirroredStrategy"  # its class is CollectiveAllReduceStrategy
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+        return "MirroredStrategy"
+    if not tf.distribute.has_strategy() and strategy is tf.distribute.get_strategy():
+        return "the default strategy"
+    return type(strategy).__name__
+
+
 def describe(strategy):
     """E.g. "MirroredStrategy with 2 replica(s) on /job:localhost/.../CPU:0, ...CPU:1"."""
-    name = type(strategy).__name__
     try:
         devices = strategy.extended.worker_devices
     except (RuntimeError, AttributeError):  # the default strategy has none
         devices = ()
     task_type, task_id = task(strategy)
     where = f" (this process: {task_type} {task_id})" if task_type else ""
-    return (f"{name} with {strategy.num_replicas_in_sync} replica(s) on "
+    return (f"{name(strategy)} with {strategy.num_replicas_in_sync} replica(s) on "
             f"{', '.join(devices) or 'the default device'}{where}")
 

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from sagan_tf.data import load_dataset
+from sagan_tf.layers import SelfAttention
 from training.checkpointing import build_model
 from training.config import TrainConfig
 
@@ -58,7 +59,7 @@ class Recorder(keras.callbacks.Callback):
         gammas = {}
         for net in (self.model.generator, self.model.discriminator):
             for layer in net.layers:
-                if hasattr(layer, "gamma"):
+                if isinstance(layer, SelfAttention):
                     gammas[f"{net.name}/{layer.name}"] = float(layer.gamma.numpy())
         self.gammas.append(gammas)
 

@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from training import pipeline
+from training import strategy as strategy_lib
 
 
 def test_load_fills_in_the_classes_and_batches_d_steps_slices(tiny, tmp_path):
@@ -33,7 +34,7 @@ def test_resume_continues_the_seeded_stream(tiny, tmp_path):
 def _replica_chunks(dataset, replicas, d_steps):
     """What D step k of replica r receives: its slice of the distributed batch, split
     into d_steps chunks, as SAGAN.train_step does."""
-    strategy = tf.distribute.MirroredStrategy([f"/cpu:{i}" for i in range(replicas)])
+    strategy = strategy_lib.mirrored([f"/cpu:{i}" for i in range(replicas)])
     batch = next(iter(strategy.experimental_distribute_dataset(dataset)))
     local = strategy.experimental_local_results(batch[1])
     return [np.split(np.asarray(v), d_steps) for v in local]
@@ -66,7 +67,7 @@ def test_two_replicas_with_two_d_steps_train_like_one_device(tiny):
     single = tiny.model(config, optimizer="sgd")
     before = single.discriminator.get_weights()
     single.train_step(next(iter(dataset)))
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = strategy_lib.mirrored(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         mirrored = tiny.model(config, optimizer="sgd")
     ordered = pipeline.order_for_replicas(dataset, 2, 2)

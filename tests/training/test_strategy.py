@@ -1,5 +1,6 @@
 import types
 
+import numpy as np
 import pytest
 import tensorflow as tf
 
@@ -42,8 +43,11 @@ def test_mirrored_uses_the_logical_cpus():
     assert [d.split("/")[-1] for d in strategy.extended.worker_devices] == [
         "device:CPU:0", "device:CPU:1"]
     assert strategy_lib.is_chief(strategy)
+    assert strategy_lib.describe(strategy).startswith("MirroredStrategy with 2 replica(s)")
     default = strategy_lib.create(TrainConfig(model_dir="x"))
     assert default.num_replicas_in_sync == 1 and strategy_lib.is_chief(default)
+    assert strategy_lib.describe(default) == (
+        "the default strategy with 1 replica(s) on the default device")
 
 
 def test_splitting_the_cpu_after_tensorflow_started_is_a_clear_error():
@@ -68,3 +72,14 @@ def test_chief_is_worker_0_unless_the_cluster_has_a_chief(cluster, task_type, ta
     strategy = _stub(2, cluster, task_type, task_id)
     assert strategy_lib.is_chief(strategy) is chief
     assert strategy_lib.task(strategy) == (task_type, task_id)
+
+
+def test_each_mirrored_strategy_gets_its_own_collective_keys():
+    """A second MirroredStrategy in one process reuses the first one's collective keys
+    (tensorflow/tensorflow#62790): an all-reduce of another shape then fails."""
+    for shape in ([3], [2, 5], [3]):
+        strategy = strategy_lib.mirrored(["/cpu:0", "/cpu:1"])
+        out = strategy.run(
+            lambda s=shape: tf.distribute.get_replica_context().all_reduce("sum", tf.ones(s)))
+        for value in strategy.experimental_local_results(out):
+            np.testing.assert_array_equal(value, np.full(shape, 2.0))

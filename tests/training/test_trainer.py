@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from training import pipeline, trainer
+from training import strategy as strategy_lib
 from training.callbacks import AttentionMaps, SampleGrid
 from training.callbacks.loss_csv import read_losses
 from training.summaries import read_events
@@ -65,7 +66,7 @@ def test_two_mirrored_replicas_train_like_one_device(tiny, tmp_path):
     amplified by Adam."""
     losses = {}
     for name, strategy in (("one", None),
-                           ("two", tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]))):
+                           ("two", strategy_lib.mirrored(["/cpu:0", "/cpu:1"]))):
         config = tiny.config(tmp_path / name, steps=4, d_steps=2, checkpoint_every=100,
                              sample_every=100, num_classes=None, class_names=(),
                              generator_overrides=dict(channels=[16, 16, 16],
