@@ -21,6 +21,9 @@ def load(config):
         ValueError: when the config already names classes (a resumed run) and the data
             has others.
     """
+    # tf.data's seeded shuffle draws from (global seed, seed): fix the global one too, so
+    # the stream depends on config.seed alone, not on what ran before in the process.
+    tf.random.set_seed(config.seed)
     dataset, info = load_dataset(
         config.dataset, resolution=config.resolution,
         global_batch_size=config.batch_size * config.d_steps, data_dir=config.data_dir,

@@ -78,3 +78,17 @@ def test_two_replicas_with_two_d_steps_train_like_one_device(tiny):
         assert max(np.abs(u - v).max() for u, v in zip(a, b)) < 5e-6, name
     moved = max(np.abs(u - v).max() for u, v in zip(single.discriminator.get_weights(), before))
     assert moved > 1e-3
+
+
+def test_the_stream_depends_on_the_seed_alone(tiny, tmp_path):
+    """tf.data's seeded shuffle also draws from the global seed: whatever set it before
+    (another run in the process, a library), the run's batches are the same."""
+    config = tiny.config(tmp_path, seed=4)
+    first = tiny.batches(pipeline.load(config)[0], 2)
+    tf.random.set_seed(123)
+    again = tiny.batches(pipeline.load(config)[0], 2)
+    for (x, y), (x_ref, y_ref) in zip(again, first):
+        np.testing.assert_array_equal(y, y_ref)
+        np.testing.assert_array_equal(x, x_ref)
+    other = tiny.batches(pipeline.load(config.replace(seed=5))[0], 1)
+    assert not np.array_equal(other[0][1], first[0][1])
