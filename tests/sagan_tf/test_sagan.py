@@ -9,7 +9,7 @@ import tensorflow as tf
 
 import sagan_tf
 from sagan_tf.sagan import SAGAN
-from training.strategy import mirrored  # a fresh collective key range per strategy
+from training.strategy import mirrored as mirrored_strategy  # fresh collective keys
 
 NUM_CLASSES = 10
 LATENT = 128
@@ -170,7 +170,7 @@ def _one_and_two_replicas(optimizer, steps):
     """Runs `steps` train steps with the same global batches on one device and on two
     replicas (G's BatchNorm synchronized); returns both models."""
     single = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
-    strategy = mirrored(["/cpu:0", "/cpu:1"])
+    strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         mirrored = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
     batches = [_batch(8, seed=s) for s in range(steps)]
