@@ -9,6 +9,7 @@ samples/ (PNG grids, one row per class), losses.csv.
 """
 
 import dataclasses
+import sys
 
 from absl import app, flags
 
@@ -107,6 +108,9 @@ def main(argv):
 
 
 def run():
+    # --help/--helpshort list the key flags of the main module: the console script.
+    for flag in FLAGS.get_key_flags_for_module(__name__):
+        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     app.run(main)
 
 

@@ -162,3 +162,14 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     for column in ("d_loss", "g_loss", "d_real", "d_fake"):
         np.testing.assert_allclose(two[column], one[column], rtol=1e-3, atol=1e-3,
                                    err_msg=column)
+
+
+def test_help_lists_the_programs_flags():
+    out = subprocess.run(["sagan-train", "--helpshort"], capture_output=True, text=True,
+                         env=_env(), timeout=120).stdout
+    for name in ("dataset", "data_dir", "preset", "batch_size", "steps", "d_steps", "g_lr",
+                 "d_lr", "ema_decay", "model_dir", "strategy", "num_cpu_devices",
+                 "mixed_precision", "seed", "checkpoint_every", "keep_checkpoints",
+                 "sample_every", "g_channels", "d_channels", "attention", "random_flip"):
+        assert f"--{name}:" in out or f"--[no]{name}:" in out, name
+    assert "<default|mirrored|multi_worker>" in out
