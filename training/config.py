@@ -18,7 +18,8 @@ NETWORKS = {"generator_overrides": "generator", "discriminator_overrides": "disc
 #: Settings that may differ from the saved config when a run resumes.
 RESUMABLE = frozenset({
     "model_dir", "data_dir", "steps", "strategy", "num_cpu_devices", "deterministic",
-    "checkpoint_every", "keep_checkpoints", "sample_every", "log_every"})
+    "checkpoint_every", "keep_checkpoints", "sample_every", "log_every", "eval_every",
+    "eval_num_samples", "eval_classifier"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,6 +55,9 @@ class TrainConfig:
     keep_checkpoints: int = 3
     sample_every: int = 500
     log_every: int = 10
+    eval_every: int = 0  # steps between FID/KID/IS evaluations (0: none); see EvalCallback
+    eval_num_samples: int = 1000
+    eval_classifier: str = "domain"
     num_classes: int | None = None
     class_names: tuple = ()
 

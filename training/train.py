@@ -50,6 +50,13 @@ flags.DEFINE_integer("keep_checkpoints", _D["keep_checkpoints"], "Checkpoints ke
 flags.DEFINE_integer("sample_every", _D["sample_every"],
                      "Steps between sample grids and attention maps.")
 flags.DEFINE_integer("log_every", _D["log_every"], "Steps between scalar summaries.")
+flags.DEFINE_integer("eval_every", _D["eval_every"], "Steps between FID/KID/IS evaluations "
+                     "of the EMA generator, logged to TensorBoard with the best-FID checkpoint "
+                     "kept in model_dir/best_fid (0: none).")
+flags.DEFINE_integer("eval_num_samples", _D["eval_num_samples"],
+                     "Generated images per evaluation.")
+flags.DEFINE_string("eval_classifier", _D["eval_classifier"], "Classifier of the "
+                    "evaluations: 'domain', 'inception' or a path (see sagan-eval).")
 flags.DEFINE_list("g_channels", None, "Generator block channels, overriding the preset's "
                   "(e.g. 64,64,64 for sagan32).")
 flags.DEFINE_list("d_channels", None, "Discriminator block channels, overriding the preset's.")
@@ -65,7 +72,8 @@ FLAGS = flags.FLAGS
 
 _PLAIN = ("dataset", "data_dir", "preset", "batch_size", "steps", "d_steps", "g_lr", "d_lr",
           "strategy", "num_cpu_devices", "mixed_precision", "seed", "checkpoint_every",
-          "keep_checkpoints", "sample_every", "log_every", "random_flip", "deterministic")
+          "keep_checkpoints", "sample_every", "log_every", "random_flip", "deterministic",
+          "eval_every", "eval_num_samples", "eval_classifier")
 
 
 def _flag_changes():

@@ -79,7 +79,8 @@ def _chief_callbacks(config, start):
     with writer.as_default(step=start):
         summaries.text("config", f"```\n{config.to_json()}\n```")
     samples_dir = os.path.join(config.model_dir, SAMPLES_DIR)
-    return [
+    extra = [_eval_callback(config)] if config.eval_every else []
+    return extra + [
         cb.LossCSVLogger(os.path.join(config.model_dir, LOSSES_FILE), start_step=start),
         cb.ScalarSummaries(writer, config.log_every),
         cb.SampleGrid(writer, samples_dir, config.sample_every, config.num_classes,
@@ -87,3 +88,25 @@ def _chief_callbacks(config, start):
         cb.AttentionMaps(writer, config.sample_every, config.num_classes, seed=config.seed,
                          samples_dir=samples_dir),
     ]
+
+
+def _eval_callback(config):
+    """EvalCallback every `config.eval_every` steps; its classifier is built in float32."""
+    from training import evaluate  # pylint: disable=import-outside-toplevel
+    from training.eval_callback import EvalCallback  # pylint: disable=import-outside-toplevel
+
+    policy = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        classifier, _ = evaluate.load_eval_classifier(
+            config.eval_classifier, dataset=config.dataset, data_dir=config.data_dir,
+            resolution=config.resolution, num_classes=config.num_classes,
+            domain_classifier_path=os.path.join(config.model_dir,
+                                                evaluate.DOMAIN_CLASSIFIER_FILE))
+        real = evaluate.real_batches(config.dataset, config.resolution, 100,
+                                     data_dir=config.data_dir)
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+    return EvalCallback(classifier, real, config.num_classes, config.model_dir,
+                        every_n_steps=config.eval_every, num_samples=config.eval_num_samples,
+                        batch_size=100, seed=0, is_chief=True)

@@ -95,3 +95,21 @@ def test_mixed_bfloat16_policy_is_set_before_the_models_are_built(tiny, tmp_path
     maps.set_model(model)
     maps.on_train_begin()
     assert all(p.dtype == np.uint8 for p in maps.panels().values())
+
+
+def test_eval_every_evaluates_at_those_steps_and_keeps_the_best_fid(tiny, tmp_path):
+    import json  # pylint: disable=import-outside-toplevel
+
+    config = tiny.config(tmp_path / "run", steps=4, eval_every=2, eval_num_samples=60)
+    step, _ = _run(config)
+    assert step == 4
+    with open(tmp_path / "run" / "eval.jsonl") as f:
+        lines = [json.loads(line) for line in f]
+    assert [line["step"] for line in lines] == [2, 4]
+    best = min(lines, key=lambda line: line["fid"])
+    with open(tmp_path / "run" / "best_fid" / "best_fid.json") as f:
+        kept = json.load(f)
+    assert kept["step"] == best["step"] and kept["fid"] == pytest.approx(best["fid"])
+    assert tf.train.latest_checkpoint(str(tmp_path / "run" / "best_fid")).endswith(
+        f"ckpt-{best['step']}")
+    assert os.path.exists(tmp_path / "run" / "domain_classifier.keras")
