@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.label_checks import check_labels_shape, check_num_classes
+
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
 class ConditionalBatchNorm(keras.layers.Layer):
@@ -28,9 +30,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
     def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False,
                  **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be positive. Received: num_classes={num_classes}")
+        check_num_classes(num_classes)
         self.num_classes = num_classes
         self.momentum = momentum
         self.epsilon = epsilon
@@ -45,10 +45,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
                 "`ConditionalBatchNorm` is called on `[x, labels]`. "
                 f"Received: input_shape={input_shape}")
         x_shape, labels_shape = input_shape
-        if len(labels_shape) != 1:
-            raise ValueError(
-                "`labels` must be a 1D int tensor [batch] of class ids. "
-                f"Received: labels shape={tuple(labels_shape)}")
+        check_labels_shape(labels_shape)
         channels = x_shape[-1]
         self.batch_norm.build(x_shape)
         self.gamma = self.add_weight(name="gain", shape=(self.num_classes, channels),
@@ -58,10 +55,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, c = inputs
-        if len(c.shape) != 1:  # build() checks only the first call
-            raise ValueError(
-                "`labels` must be a 1D int tensor [batch] of class ids. "
-                f"Received: labels shape={tuple(c.shape)}")
+        check_labels_shape(c.shape)  # build() checks only the first call
         x_hat = self.batch_norm(x, training=training)
         c = ops.cast(c, "int32")
         gamma_c = ops.take(self.gamma, c, axis=0)

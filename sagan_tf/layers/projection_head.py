@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.label_checks import check_labels_shape, check_num_classes
 from sagan_tf.layers.spectral_dense import SpectralDense
 from sagan_tf.layers.spectral_embedding import SpectralEmbedding
 
@@ -24,9 +25,7 @@ class ProjectionHead(keras.layers.Layer):
 
     def __init__(self, num_classes, power_iterations=1, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be positive. Received: num_classes={num_classes}")
+        check_num_classes(num_classes)
         self.num_classes = num_classes
         self.power_iterations = power_iterations
         self.psi = SpectralDense(1, power_iterations=power_iterations, name="psi",
@@ -35,10 +34,7 @@ class ProjectionHead(keras.layers.Layer):
 
     def build(self, input_shape):
         x_shape, labels_shape = input_shape
-        if len(labels_shape) != 1:
-            raise ValueError(
-                "`labels` must be a 1D int tensor [batch] of class ids. "
-                f"Received: labels shape={tuple(labels_shape)}")
+        check_labels_shape(labels_shape)
         channels = x_shape[-1]
         self.psi.build((x_shape[0], channels))
         self.embed = SpectralEmbedding(self.num_classes, channels, name="embed",
@@ -48,10 +44,7 @@ class ProjectionHead(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         x, y = inputs
-        if len(y.shape) != 1:  # build() checks only the first call
-            raise ValueError(
-                "`labels` must be a 1D int tensor [batch] of class ids. "
-                f"Received: labels shape={tuple(y.shape)}")
+        check_labels_shape(y.shape)  # build() checks only the first call
         phi = ops.sum(ops.relu(x), axis=(1, 2))
         psi = ops.squeeze(self.psi(phi, training=training), axis=-1)
         projection = ops.sum(self.embed(y, training=training) * phi, axis=-1)

@@ -4,7 +4,8 @@ import keras
 
 from sagan_tf import presets
 from sagan_tf.layers import ProjectionHead, ResidualDownBlock, SelfAttention
-from sagan_tf.networks.generator import _check_attention, _check_num_classes
+from sagan_tf.layers.label_checks import check_num_classes
+from sagan_tf.networks.generator import _check_attention
 
 
 def build_discriminator(preset, num_classes, name="discriminator", **overrides):
@@ -25,7 +26,7 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
         A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
         int32 [N]) and returning one float32 logit per image, shape [N].
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     s = presets.network_settings(preset, "discriminator", overrides)
     channels, downsample = list(s["channels"]), list(s["downsample"])
     if not channels or len(channels) != len(downsample):

@@ -4,6 +4,7 @@ import keras
 
 from sagan_tf import presets
 from sagan_tf.layers import ResidualUpBlock, SelfAttention, SpectralConv2D, SpectralDense
+from sagan_tf.layers.label_checks import check_num_classes
 
 
 def build_generator(preset, num_classes, name="generator", **overrides):
@@ -24,7 +25,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
         A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
         float32 images in [-1, 1], [N, resolution, resolution, 3].
     """
-    _check_num_classes(num_classes)
+    check_num_classes(num_classes)
     s = presets.network_settings(preset, "generator", overrides)
     channels = list(s["channels"])
     size = s["initial_size"]
@@ -58,11 +59,6 @@ def build_generator(preset, num_classes, name="generator", **overrides):
     x = SpectralConv2D(3, 3, power_iterations=s["power_iterations"], name="conv_out")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model([z, labels], images, name=name)
-
-
-def _check_num_classes(num_classes):
-    if not isinstance(num_classes, int) or num_classes < 1:
-        raise ValueError(f"`num_classes` must be positive. Received: num_classes={num_classes}")
 
 
 def _check_attention(resolutions, output_sizes, channels, network):
