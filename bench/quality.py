@@ -39,6 +39,7 @@ def train_and_evaluate(name, attention, args, classifier_path):
     cmd = ["sagan-train", "--dataset=digits", "--preset=sagan32", f"--steps={args.steps}",
            f"--batch_size={args.batch_size}", f"--seed={args.seed}",
            f"--ema_decay={args.ema_decay}", f"--attention={attention}",
+           f"--g_lr={args.g_lr}", f"--d_lr={args.d_lr}",
            f"--sample_every={args.steps}", f"--checkpoint_every={args.steps}",
            f"--mixed_precision={args.mixed_precision}", f"--model_dir={model_dir}"]
     if args.width:
@@ -95,6 +96,8 @@ def main():
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--ema_decay", type=float, default=0.99)
+    parser.add_argument("--g_lr", type=float, default=1e-4, help="TTUR: 1e-4")
+    parser.add_argument("--d_lr", type=float, default=4e-4, help="TTUR: 4e-4")
     parser.add_argument("--num_samples", type=int, default=2000)
     parser.add_argument("--mixed_precision", default="float32")
     parser.add_argument("--seed", type=int, default=0)
