@@ -16,6 +16,7 @@ import tensorflow as tf
 from sagan_tf.grid import make_grid, save_png, to_uint8
 from sagan_tf.layers import SelfAttention
 from training import summaries
+from training.callbacks.periodic_writer import PeriodicWriter
 from training.callbacks.sample_grid import fixed_noise
 from training.callbacks.scalar_summaries import attention_layers
 
@@ -103,7 +104,7 @@ def _mark(image, qy, qx, h, w, color):
     image[qy * res_y:(qy + 1) * res_y, qx * res_x:(qx + 1) * res_x] = color
 
 
-class AttentionMaps(keras.callbacks.Callback):
+class AttentionMaps(PeriodicWriter):
     """Every `every` steps: attention maps of `queries` for every attention layer of the
     sampling generator (on fixed-noise samples of classes 0, 1, ...) and of D (on those
     same generated images), as the `attention/<network>/<layer>` image summaries, and
@@ -112,16 +113,14 @@ class AttentionMaps(keras.callbacks.Callback):
 
     def __init__(self, writer, every, num_classes, seed=0, num_images=4,
                  queries=DEFAULT_QUERIES, samples_dir=None, min_size=96):
-        super().__init__()
+        super().__init__(every)
         self.writer = writer
-        self.every = int(every)
         self.labels = np.arange(num_images, dtype=np.int32) % num_classes
         self.seed = int(seed)
         self.queries = queries
         self.samples_dir = samples_dir
         self.min_size = min_size
         self.probes = None
-        self.last_step = None
 
     def on_train_begin(self, logs=None):
         self.probes = [AttentionProbe(network, layer)
@@ -129,15 +128,9 @@ class AttentionMaps(keras.callbacks.Callback):
                                        self.model.discriminator)
                        for layer in attention_layers(network)]
 
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if step % self.every == 0:
-            self.write(step)
-
     def on_train_end(self, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if step != self.last_step and self.probes:
-            self.write(step)
+        if self.probes:  # nothing to draw in a network without attention
+            super().on_train_end(logs)
 
     def panels(self):
         """{(network name, layer name): uint8 panel} for the current weights."""

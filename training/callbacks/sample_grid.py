@@ -3,12 +3,12 @@
 import os
 import shutil
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from sagan_tf.grid import make_grid, save_png
 from training import summaries
+from training.callbacks.periodic_writer import PeriodicWriter
 
 #: The stateless-RNG stream of the fixed sample noise; training draws from streams
 #: 16 * step + k >= 0, so a negative one never coincides with them.
@@ -39,7 +39,7 @@ def generate_grid(generator, z, classes, batch_size=256):
     return np.concatenate(images)
 
 
-class SampleGrid(keras.callbacks.Callback):
+class SampleGrid(PeriodicWriter):
     """Every `every` steps and at the end: the sampling generator (the EMA one when the
     run keeps it) on fixed noise, one row per class, one column per z.
 
@@ -58,24 +58,12 @@ class SampleGrid(keras.callbacks.Callback):
 
     def __init__(self, writer, samples_dir, every, num_classes, seed=0, columns=8,
                  max_rows=16):
-        super().__init__()
+        super().__init__(every)
         self.writer = writer
         self.samples_dir = samples_dir
-        self.every = int(every)
         self.classes = sample_classes(num_classes, max_rows)
         self.seed = int(seed)
         self.columns = int(columns)
-        self.last_step = None
-
-    def on_train_batch_end(self, batch, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if step % self.every == 0:
-            self.write(step)
-
-    def on_train_end(self, logs=None):
-        step = int(self.model.g_optimizer.iterations.numpy())
-        if step != self.last_step:
-            self.write(step)
 
     def write(self, step):
         """Writes the grid of the current weights as `step`; returns the PNG path."""
