@@ -64,11 +64,28 @@ class Recorder(keras.callbacks.Callback):
         self.gammas.append(gammas)
 
 
+class RecordingWriter:
+    """Stands in for `CheckpointWriter`: records the steps it is asked to save at."""
+
+    def __init__(self, model):
+        self.model, self.saved, self.last_saved_step = model, [], None
+
+    @property
+    def step(self):
+        return int(self.model.g_optimizer.iterations.numpy())
+
+    def save(self):
+        self.saved.append(self.step)
+        self.last_saved_step = self.step
+        return f"ckpt-{self.step}"
+
+
 @pytest.fixture
 def tiny():
     """The helpers above, for the test modules (conftest is not importable by name)."""
     return types.SimpleNamespace(config=tiny_config, model=tiny_model, digits=digits,
-                                 batches=batches, Recorder=Recorder)
+                                 batches=batches, Recorder=Recorder,
+                                 RecordingWriter=RecordingWriter)
 
 
 @pytest.fixture(autouse=True)

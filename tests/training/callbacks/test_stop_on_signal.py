@@ -17,23 +17,10 @@ class _SignalAt(keras.callbacks.Callback):
             os.kill(os.getpid(), self.signum)
 
 
-class _Writer:
-    def __init__(self, model):
-        self.model, self.saved, self.last_saved_step = model, [], None
-
-    @property
-    def step(self):
-        return int(self.model.g_optimizer.iterations.numpy())
-
-    def save(self):
-        self.saved.append(self.step)
-        self.last_saved_step = self.step
-
-
 def test_sigterm_stops_after_the_step_and_the_final_checkpoint_is_saved(tiny):
     previous = signal.getsignal(signal.SIGTERM)
     model = tiny.model()
-    writer, stopper = _Writer(model), StopOnSignal()
+    writer, stopper = tiny.RecordingWriter(model), StopOnSignal()
     model.fit(tiny.digits(), steps_per_epoch=8, verbose=0, callbacks=[
         _SignalAt(2, signal.SIGTERM), stopper, PeriodicCheckpoint(writer, every=100)])
     assert int(model.g_optimizer.iterations.numpy()) == 2
