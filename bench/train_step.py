@@ -39,19 +39,27 @@ def matmul_peak_gflops(dtype, n=4096, repeats=3):
     return 2 * n ** 3 / best / 1e9
 
 
-def time_training(policy, batch_size, iters, warmup):
+def make_training(policy, batch_size, g_overrides=None, d_overrides=None):
+    """sagan32 with 10 classes under `policy`: (one-iteration tf.function, batches, G, D).
+
+    Leaves `policy` as the global policy (train_step is traced under it); callers
+    reset it.
+    """
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(0)
-    g = sagan_tf.build_generator("sagan32", 10)
-    d = sagan_tf.build_discriminator("sagan32", 10)
+    g = sagan_tf.build_generator("sagan32", 10, **(g_overrides or {}))
+    d = sagan_tf.build_discriminator("sagan32", 10, **(d_overrides or {}))
     model = SAGAN(g, d)
     model.compile()
     rng = np.random.default_rng(0)
     images = rng.uniform(-1, 1, (batch_size, 32, 32, 3)).astype("float32")
     labels = rng.integers(0, 10, batch_size).astype("int32")
-    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
-    iterator = iter(data)
-    train = tf.function(model.train_step)
+    iterator = iter(tf.data.Dataset.from_tensors((images, labels)).repeat())
+    return tf.function(model.train_step), iterator, g, d
+
+
+def time_training(policy, batch_size, iters, warmup):
+    train, iterator, g, d = make_training(policy, batch_size)
     for _ in range(warmup):
         train(next(iterator))["d_loss"].numpy()
     times = []
