@@ -78,6 +78,8 @@ GENERATOR_DEFAULTS = {
     "bn_momentum": 0.9,
     "bn_epsilon": 1e-5,
     "synchronized_bn": False,
+    # ConditionalBatchNorm's one-pass scale-and-shift (False: normalize, then affine).
+    "fused_bn": True,
 }
 DISCRIMINATOR_DEFAULTS = dict(COMMON_DEFAULTS)
 

@@ -18,6 +18,15 @@ class ConditionalBatchNorm(keras.layers.Layer):
     label c. The tables are not spectrally normalized (SPEC: CBN's gains and biases
     are exempt). Called as `cbn([x, labels])` with labels int [N].
 
+    With `fused=True` (the default) the normalization and the class affine are one
+    scale-and-shift, y = x * a_c + b_c with a_c = gamma[c] / sqrt(var + eps) and
+    b_c = beta[c] - mu * a_c computed per example in float32 ([N, C], cheap): one pass
+    over x instead of Keras' float32 upcast, normalize, downcast, then gain and bias
+    (Keras 3's BatchNormalization has no fused kernel on TF). The statistics and
+    a_c, b_c stay float32; only the final multiply-add runs in the compute dtype.
+    Same equation, same variables (the inner layer's moving averages); `fused=False`
+    is the plain path, kept as the reference the tests compare against.
+
     Args:
         num_classes: number of classes (rows of gamma and beta).
         momentum: moving-average momentum. 0.9, as the authors' TF code
@@ -25,16 +34,18 @@ class ConditionalBatchNorm(keras.layers.Layer):
         epsilon: variance epsilon (1e-5 as the authors' code).
         synchronized: compute batch statistics across all replicas of a
             `tf.distribute` strategy (Keras' `synchronized` BatchNormalization).
+        fused: one scale-and-shift pass (see above) instead of normalize-then-affine.
     """
 
     def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False,
-                 **kwargs):
+                 fused=True, **kwargs):
         super().__init__(**kwargs)
         check_num_classes(num_classes)
         self.num_classes = num_classes
         self.momentum = momentum
         self.epsilon = epsilon
         self.synchronized = bool(synchronized)
+        self.fused = bool(fused)
         self.batch_norm = keras.layers.BatchNormalization(
             momentum=momentum, epsilon=epsilon, center=False, scale=False,
             synchronized=self.synchronized, dtype=self.dtype_policy, name="bn")
@@ -56,14 +67,36 @@ class ConditionalBatchNorm(keras.layers.Layer):
     def call(self, inputs, training=None):
         x, c = inputs
         check_labels_shape(c.shape)  # build() checks only the first call
-        x_hat = self.batch_norm(x, training=training)
         c = ops.cast(c, "int32")
         gamma_c = ops.take(self.gamma, c, axis=0)
         beta_c = ops.take(self.beta, c, axis=0)
-        new_axes = (1,) * (len(x.shape) - 2)
-        gamma_c = ops.reshape(gamma_c, (-1,) + new_axes + (gamma_c.shape[-1],))
-        beta_c = ops.reshape(beta_c, (-1,) + new_axes + (beta_c.shape[-1],))
-        return gamma_c * x_hat + beta_c
+        if self.fused:
+            return self._fused(x, gamma_c, beta_c, training)
+        x_hat = self.batch_norm(x, training=training)
+        return self._per_example(gamma_c, x) * x_hat + self._per_example(beta_c, x)
+
+    def _fused(self, x, gamma_c, beta_c, training):
+        bn = self.batch_norm
+        if training and self.trainable:
+            axes = list(range(len(x.shape) - 1))
+            mu, var = ops.moments(ops.cast(x, "float32"), axes=axes,
+                                  synchronized=self.synchronized)
+            bn.moving_mean.assign(bn.moving_mean * self.momentum + mu * (1 - self.momentum))
+            bn.moving_variance.assign(
+                bn.moving_variance * self.momentum + var * (1 - self.momentum))
+        else:
+            mu = ops.cast(bn.moving_mean, "float32")
+            var = ops.cast(bn.moving_variance, "float32")
+        a_c = ops.cast(gamma_c, "float32") * ops.rsqrt(var + self.epsilon)
+        b_c = ops.cast(beta_c, "float32") - mu * a_c
+        a_c = ops.cast(a_c, x.dtype)
+        b_c = ops.cast(b_c, x.dtype)
+        return x * self._per_example(a_c, x) + self._per_example(b_c, x)
+
+    @staticmethod
+    def _per_example(t, x):
+        """[N, C] -> [N, 1, ..., 1, C], to broadcast over x's spatial axes."""
+        return ops.reshape(t, (-1,) + (1,) * (len(x.shape) - 2) + (t.shape[-1],))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
@@ -71,4 +104,4 @@ class ConditionalBatchNorm(keras.layers.Layer):
     def get_config(self):
         return {**super().get_config(), "num_classes": self.num_classes,
                 "momentum": self.momentum, "epsilon": self.epsilon,
-                "synchronized": self.synchronized}
+                "synchronized": self.synchronized, "fused": self.fused}

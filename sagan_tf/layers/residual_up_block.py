@@ -23,11 +23,13 @@ class ResidualUpBlock(keras.layers.Layer):
         num_classes: classes of the conditional batch norms.
         upsample: double the resolution (False keeps it).
         power_iterations: spectral-norm power iterations per training call.
-        bn_momentum, bn_epsilon, synchronized_bn: passed to `ConditionalBatchNorm`.
+        bn_momentum, bn_epsilon, synchronized_bn, fused_bn: passed to
+            `ConditionalBatchNorm` (as momentum, epsilon, synchronized, fused).
     """
 
     def __init__(self, filters, num_classes, upsample=True, power_iterations=1,
-                 bn_momentum=0.9, bn_epsilon=1e-5, synchronized_bn=False, **kwargs):
+                 bn_momentum=0.9, bn_epsilon=1e-5, synchronized_bn=False, fused_bn=True,
+                 **kwargs):
         super().__init__(**kwargs)
         self.filters = filters
         self.num_classes = num_classes
@@ -36,9 +38,10 @@ class ResidualUpBlock(keras.layers.Layer):
         self.bn_momentum = bn_momentum
         self.bn_epsilon = bn_epsilon
         self.synchronized_bn = bool(synchronized_bn)
+        self.fused_bn = bool(fused_bn)
         policy = self.dtype_policy
         cbn = dict(num_classes=num_classes, momentum=bn_momentum, epsilon=bn_epsilon,
-                   synchronized=synchronized_bn, dtype=policy)
+                   synchronized=synchronized_bn, fused=fused_bn, dtype=policy)
         self.cbn_1 = ConditionalBatchNorm(name="cbn_1", **cbn)
         self.cbn_2 = ConditionalBatchNorm(name="cbn_2", **cbn)
         conv = dict(power_iterations=power_iterations, dtype=policy)
@@ -81,4 +84,5 @@ class ResidualUpBlock(keras.layers.Layer):
         return {**super().get_config(), "filters": self.filters,
                 "num_classes": self.num_classes, "upsample": self.upsample,
                 "power_iterations": self.power_iterations, "bn_momentum": self.bn_momentum,
-                "bn_epsilon": self.bn_epsilon, "synchronized_bn": self.synchronized_bn}
+                "bn_epsilon": self.bn_epsilon, "synchronized_bn": self.synchronized_bn,
+                "fused_bn": self.fused_bn}

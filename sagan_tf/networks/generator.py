@@ -19,7 +19,8 @@ def build_generator(preset, num_classes, name="generator", **overrides):
         name: the model's name.
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
             `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
-            `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`, `synchronized_bn`).
+            `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`,
+            `synchronized_bn`, `fused_bn`).
 
     Returns:
         A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
@@ -46,7 +47,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
     for i, (filters, out_size) in enumerate(zip(channels, output_sizes)):
         x = ResidualUpBlock(filters, num_classes, power_iterations=s["power_iterations"],
                             bn_momentum=s["bn_momentum"], bn_epsilon=s["bn_epsilon"],
-                            synchronized_bn=s["synchronized_bn"],
+                            synchronized_bn=s["synchronized_bn"], fused_bn=s["fused_bn"],
                             name=f"block{i + 1}")([x, labels])
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)

@@ -8,6 +8,12 @@ from sagan_tf.layers import ConditionalBatchNorm
 K, C = 4, 6
 
 
+@pytest.fixture(params=[True, False], ids=["fused", "plain"])
+def fused(request):
+    """Both code paths are checked against the NumPy reference."""
+    return request.param
+
+
 def _layer(seed=0, **kwargs):
     """A built layer whose per-class gains and biases are random (not 1 and 0)."""
     layer = ConditionalBatchNorm(K, **kwargs)
@@ -37,8 +43,8 @@ def test_weights_gain_one_bias_zero_and_no_spectral_norm():
     assert not any("sn_u" in w.name for w in layer.weights)
 
 
-def test_training_mode_uses_batch_statistics_and_per_class_gain_bias():
-    layer = _layer(epsilon=1e-3)
+def test_training_mode_uses_batch_statistics_and_per_class_gain_bias(fused):
+    layer = _layer(epsilon=1e-3, fused=fused)
     x, labels = _data()
     y = layer([tf.constant(x), tf.constant(labels)], training=True).numpy()
     expected = cbn_train(x, labels, layer.gamma.numpy(), layer.beta.numpy(), 1e-3)
@@ -49,8 +55,8 @@ def test_training_mode_uses_batch_statistics_and_per_class_gain_bias():
                                rtol=1e-4, atol=1e-4)
 
 
-def test_training_mode_updates_moving_statistics_with_momentum():
-    layer = _layer(momentum=0.9)
+def test_training_mode_updates_moving_statistics_with_momentum(fused):
+    layer = _layer(momentum=0.9, fused=fused)
     x, labels = _data()
     layer([tf.constant(x), tf.constant(labels)], training=True)
     _, mean, var = batch_norm_train(x, 1e-5)
@@ -60,8 +66,8 @@ def test_training_mode_updates_moving_statistics_with_momentum():
                                atol=1e-5)
 
 
-def test_inference_mode_uses_moving_statistics():
-    layer = _layer(epsilon=1e-5)
+def test_inference_mode_uses_moving_statistics(fused):
+    layer = _layer(epsilon=1e-5, fused=fused)
     rng = np.random.RandomState(2)
     mean, var = rng.randn(C).astype("float32"), rng.uniform(0.2, 4.0, C).astype("float32")
     layer.batch_norm.moving_mean.assign(mean)
@@ -74,8 +80,8 @@ def test_inference_mode_uses_moving_statistics():
     np.testing.assert_allclose(layer.batch_norm.moving_mean.numpy(), mean)
 
 
-def test_gradient_reaches_only_the_rows_of_present_classes():
-    layer = _layer()
+def test_gradient_reaches_only_the_rows_of_present_classes(fused):
+    layer = _layer(fused=fused)
     x, labels = _data(n=4)  # classes 0, 2, 2, 3: class 1 absent
     r = np.random.RandomState(3).randn(*x.shape).astype("float32")
     with tf.GradientTape() as tape:
@@ -93,11 +99,11 @@ def test_gradient_reaches_only_the_rows_of_present_classes():
 
 
 @pytest.mark.parametrize("synchronized", [True, False])
-def test_synchronized_uses_global_batch_statistics_across_replicas(synchronized):
+def test_synchronized_uses_global_batch_statistics_across_replicas(synchronized, fused):
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     x, labels = _data()
     with strategy.scope():
-        layer = _layer(synchronized=synchronized)
+        layer = _layer(synchronized=synchronized, fused=fused)
     halves = [(x[:3], labels[:3]), (x[3:], labels[3:])]
     inputs = strategy.experimental_distribute_values_from_function(
         lambda ctx: tuple(tf.constant(t) for t in halves[ctx.replica_id_in_sync_group]))
@@ -144,7 +150,7 @@ def test_num_classes_must_be_positive_int(num_classes):
 
 
 def test_config_round_trip_and_equal_outputs_after_copying_weights():
-    layer = _layer(momentum=0.8, epsilon=1e-3, synchronized=True, name="cbn")
+    layer = _layer(momentum=0.8, epsilon=1e-3, synchronized=True, fused=False, name="cbn")
     x, labels = _data()
     inputs = [tf.constant(x), tf.constant(labels)]
     layer(inputs, training=True)
@@ -154,3 +160,54 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(inputs, training=False).numpy(),
                                layer(inputs, training=False).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def _fused_and_plain(policy):
+    layers = []
+    for fused in (True, False):
+        layer = ConditionalBatchNorm(K, fused=fused, dtype=policy)
+        layer.build([(None, 5, 3, C), (None,)])
+        layers.append(layer)
+    rng = np.random.RandomState(0)
+    for layer in layers:  # same random gains and biases in both
+        layer.gamma.assign(rng.uniform(0.5, 2.0, (K, C)).astype("float32"))
+        layer.beta.assign(rng.randn(K, C).astype("float32"))
+        rng.seed(0)
+    return layers
+
+
+@pytest.mark.parametrize("policy, tol", [("float32", 1e-5), ("mixed_bfloat16", 3e-2)])
+def test_fused_path_equals_plain_path_in_values_gradients_and_statistics(policy, tol):
+    x, labels = _data()
+    x = tf.constant(x, "bfloat16" if policy == "mixed_bfloat16" else "float32")
+    r = tf.constant(np.random.RandomState(4).randn(*x.shape), x.dtype)
+    outs = []
+    for layer in _fused_and_plain(policy):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer([x, tf.constant(labels)], training=True)
+            loss = tf.reduce_sum(tf.cast(y * r, "float32"))
+        grads = tape.gradient(loss, [x, layer.gamma, layer.beta])
+        assert y.dtype == x.dtype
+        outs.append([y] + [tf.convert_to_tensor(g) for g in grads]
+                    + [layer.batch_norm.moving_mean, layer.batch_norm.moving_variance])
+        outs[-1].append(layer([x, tf.constant(labels)], training=False))
+    for fused_t, plain_t in zip(*outs):
+        fused_t, plain_t = (np.asarray(tf.cast(t, "float32")) for t in (fused_t, plain_t))
+        scale = max(1.0, np.abs(plain_t).max())
+        np.testing.assert_allclose(fused_t, plain_t, atol=tol * scale, rtol=tol)
+
+
+def test_fused_statistics_are_float32_under_mixed_bfloat16():
+    """The moving averages get float32 batch moments, not moments of bfloat16 values."""
+    layer = ConditionalBatchNorm(K, momentum=0.0, dtype="mixed_bfloat16")
+    x, labels = _data()
+    x = x + 300.0  # large mean: bfloat16 moments would be off by ~1 in the mean
+    xb = tf.cast(tf.constant(x), "bfloat16")
+    layer([xb, tf.constant(labels)], training=True)
+    x_seen = tf.cast(xb, "float32").numpy().astype("float64")
+    assert layer.batch_norm.moving_mean.dtype == "float32"
+    np.testing.assert_allclose(layer.batch_norm.moving_mean.numpy(),
+                               x_seen.mean(axis=(0, 1, 2)), rtol=1e-6)
+    np.testing.assert_allclose(layer.batch_norm.moving_variance.numpy(),
+                               x_seen.var(axis=(0, 1, 2)), rtol=1e-4)

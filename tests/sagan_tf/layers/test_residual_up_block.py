@@ -87,7 +87,7 @@ def test_labels_of_wrong_rank():
 
 def test_config_round_trip_and_equal_outputs_after_copying_weights():
     block = ResidualUpBlock(5, K, upsample=False, power_iterations=2, bn_momentum=0.8,
-                            bn_epsilon=1e-3, synchronized_bn=True, name="up")
+                            bn_epsilon=1e-3, synchronized_bn=True, fused_bn=False, name="up")
     x, labels = _data((2, 4, 4, 3))
     inputs = [tf.constant(x), tf.constant(labels)]
     block(inputs, training=True)

@@ -53,6 +53,29 @@ def test_output_equals_numpy_composition_of_the_architecture():
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
 
 
+def test_fused_batch_norm_equals_the_plain_path_in_outputs_and_gradients():
+    inputs = _inputs(n=6)
+    fused = build_generator("sagan32", K, attention_resolutions=[16], **NARROW)
+    plain = build_generator("sagan32", K, attention_resolutions=[16], fused_bn=False, **NARROW)
+    _trained_state(fused, inputs)
+    plain(inputs, training=False)
+    plain.set_weights(fused.get_weights())
+    results = []
+    for g in (fused, plain):
+        with tf.GradientTape() as tape:
+            y = g(inputs, training=True)
+            loss = tf.reduce_sum(y * tf.linspace(-1.0, 1.0, 3))
+        grads = tape.gradient(loss, g.trainable_weights)
+        results.append([y] + [tf.convert_to_tensor(t) for t in grads]
+                       + [g(inputs, training=False)] + g.non_trainable_weights)
+    assert len(results[0]) == len(results[1])
+    # Float32 sums in a different order: differences of 1e-6 of the largest gradient
+    # (~5e3 here), which shows on the conv biases before a batch norm (true gradient 0).
+    atol = 1e-6 * max(np.abs(np.asarray(t)).max() for t in results[1])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-4, atol=atol)
+
+
 def test_output_is_tanh_of_the_last_conv_and_within_minus_one_one():
     g = build_generator("sagan32", K, **NARROW)
     z, labels = _inputs(n=4)
@@ -125,7 +148,8 @@ def test_attention_at_each_listed_resolution_after_its_block(resolutions):
 def test_overrides_reach_the_layers():
     g = build_generator("sagan32", K, latent_dim=64, initial_size=8, channels=[24, 16],
                         attention_resolutions=[16], pool_keys=False, power_iterations=2,
-                        bn_momentum=0.5, bn_epsilon=1e-3, synchronized_bn=True)
+                        bn_momentum=0.5, bn_epsilon=1e-3, synchronized_bn=True,
+                        fused_bn=False)
     assert tuple(g.input_shape[0]) == (None, 64)
     assert tuple(g.get_layer("reshape").output.shape) == (None, 8, 8, 24)
     assert tuple(g.output_shape) == (None, 32, 32, 3)
@@ -134,7 +158,8 @@ def test_overrides_reach_the_layers():
     assert not att.pool_keys and att.power_iterations == 2
     cbns = [layer for layer in g._flatten_layers() if isinstance(layer, ConditionalBatchNorm)]
     assert len(cbns) == 4
-    assert all(c.momentum == 0.5 and c.epsilon == 1e-3 and c.synchronized for c in cbns)
+    assert all(c.momentum == 0.5 and c.epsilon == 1e-3 and c.synchronized and not c.fused
+               for c in cbns)
     assert g.get_layer("bn_out").momentum == 0.5
     assert g.get_layer("conv_out").power_iterations == 2
     assert g.get_layer("dense").power_iterations == 2
