@@ -18,6 +18,10 @@ class ResidualDownBlock(keras.layers.Layer):
         h = avgpool(SNconv3x3(ReLU(SNconv3x3(x))))
         y = h + SNconv1x1(avgpool(x))
 
+    The ordinary block's shortcut runs as SNconv1x1(avgpool(x)): both are linear and
+    act per pixel and per channel respectively, so they commute (the bias too); same
+    result as the authors' order, a quarter of the multiply-adds.
+
     Args:
         filters: output channels.
         downsample: halve the resolution with 2x2 average pooling.
@@ -59,10 +63,10 @@ class ResidualDownBlock(keras.layers.Layer):
             return self._down(h) + self.conv_shortcut(self._down(x), training=training)
         h = self.conv_1(ops.relu(x), training=training)
         h = self.conv_2(ops.relu(h), training=training)
-        shortcut = x
+        shortcut = self._down(x)
         if self.conv_shortcut is not None:
             shortcut = self.conv_shortcut(shortcut, training=training)
-        return self._down(h) + self._down(shortcut)
+        return self._down(h) + shortcut
 
     def compute_output_shape(self, input_shape):
         b, height, width, _ = input_shape
