@@ -44,6 +44,14 @@ def matmul_peak_gflops(dtype, n=4096, repeats=3):
     return 2 * n ** 3 / best / 1e9
 
 
+def set_threads(inter_op, intra_op):
+    """TF's thread pools (before any op runs); 0 keeps TF's default."""
+    if inter_op:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+    if intra_op:
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+
+
 def make_training(policy, batch_size, g_overrides=None, d_overrides=None):
     """sagan32 with 10 classes under `policy`: (one-iteration tf.function, batches, G, D).
 
@@ -83,9 +91,17 @@ def main():
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--policies", default="float32,mixed_bfloat16")
+    parser.add_argument("--inter_op_threads", type=int, default=0,
+                        help="TF inter-op threads (0: TF's default)")
+    parser.add_argument("--intra_op_threads", type=int, default=0,
+                        help="TF intra-op threads (0: TF's default)")
     args = parser.parse_args()
+    set_threads(args.inter_op_threads, args.intra_op_threads)
     results = {}
-    for policy, dtype in (("float32", "float32"), ("mixed_bfloat16", "bfloat16")):
+    dtypes = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
+    for policy in args.policies.split(","):
+        dtype = dtypes[policy]
         s, flops, paper_flops = time_training(policy, args.batch_size, args.iters, args.warmup)
         peak = matmul_peak_gflops(dtype)
         gflops = flops / s / 1e9
