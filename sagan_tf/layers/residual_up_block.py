@@ -7,6 +7,26 @@ from sagan_tf.layers.conditional_batch_norm import ConditionalBatchNorm
 from sagan_tf.layers.spectral_conv2d import SpectralConv2D
 
 
+@ops.custom_gradient
+def upsample_nearest_2x(x):
+    """Nearest-neighbour 2x upsampling of NHWC `x`, with a fast exact gradient.
+
+    The gradient of nearest upsampling sums each 2x2 block of the upstream gradient.
+    Autodiff of `ops.repeat` does that with a reshape and a sum over two inner axes,
+    which TF's CPU kernels run 10-15x slower than 4 x a 2x2 average pool (measured
+    here on a [64, 32, 32, 256] gradient: 34-45 ms against 2.4-4.2 ms), and it was
+    the largest non-convolution cost in G's backward pass. Same values.
+    """
+    y = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+
+    def grad(*args, upstream=None):
+        if upstream is None:
+            (upstream,) = args
+        return ops.average_pool(upstream, pool_size=2, strides=2, padding="valid") * 4
+
+    return y, grad
+
+
 @keras.saving.register_keras_serializable(package="sagan_tf")
 class ResidualUpBlock(keras.layers.Layer):
     """Generator residual block (Miyato & Koyama 2018; SAGAN authors' `block`).
@@ -64,9 +84,7 @@ class ResidualUpBlock(keras.layers.Layer):
         self.conv_shortcut.build(x_shape)
 
     def _up(self, x):
-        if not self.upsample:
-            return x
-        return ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+        return upsample_nearest_2x(x) if self.upsample else x
 
     def call(self, inputs, training=None):
         x, c = inputs

@@ -2,8 +2,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import reference
 from reference import up_block
 from sagan_tf.layers import ResidualUpBlock
+from sagan_tf.layers.residual_up_block import upsample_nearest_2x
 
 K = 3
 
@@ -100,3 +102,25 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
                                atol=1e-6)
     assert clone.cbn_1.momentum == 0.8 and clone.cbn_1.epsilon == 1e-3
     assert clone.cbn_2.synchronized and clone.conv_1.power_iterations == 2
+
+
+@pytest.mark.parametrize("dtype, tol", [("float32", 1e-6), ("bfloat16", 1e-2)])
+def test_upsample_gradient_sums_each_2x2_block_as_autodiff_of_repeat_does(dtype, tol):
+    rng = np.random.RandomState(0)
+    x = tf.cast(tf.constant(rng.randn(2, 3, 4, 5).astype("float32")), dtype)
+    r = tf.cast(tf.constant(rng.randn(2, 6, 8, 5).astype("float32")), dtype)
+    grads = []
+    for up in (upsample_nearest_2x,
+               lambda t: tf.repeat(tf.repeat(t, 2, axis=1), 2, axis=2)):  # plain path
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = up(x)
+            loss = tf.reduce_sum(tf.cast(y * r, "float32"))
+        grads.append(tape.gradient(loss, x))
+        np.testing.assert_array_equal(tf.cast(y, "float32").numpy(),
+                                      reference.upsample2(tf.cast(x, "float32").numpy()))
+    r32 = tf.cast(r, "float32").numpy()
+    expected = r32.reshape(2, 3, 2, 4, 2, 5).sum(axis=(2, 4))
+    for g in grads:
+        assert g.dtype == x.dtype
+        np.testing.assert_allclose(tf.cast(g, "float32").numpy(), expected, rtol=tol, atol=tol)
