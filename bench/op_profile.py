@@ -9,8 +9,10 @@ TensorBoard profiler shows), and sums the time of every op the executor ran, rea
 from the trace's XPlane protobuf (no TensorBoard plugin needed). Prints two tables:
 time by op type (Conv2D, BatchNorm pieces, ...) and by part of the network (3x3 convs,
 1x1 shortcuts, batch norm, attention, upsampling, spectral norm, optimizer, ...), each
-as a share of all op time. Op times overlap when the executor runs ops in parallel,
-so the shares are of summed op time, not of wall time.
+as a share of all op time. By default the executor runs one op at a time
+(`--inter_op_threads=1`, each op still using every core): with TF's default two ops
+share the two cores and each op's time stretches by whatever ran beside it, which
+made the per-op figures unreliable (summed op time twice the wall time).
 """
 
 import argparse
@@ -27,7 +29,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.tsl.profiler.protobuf import xplane_pb2  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from train_step import make_training  # noqa: E402
+from train_step import make_training, set_threads  # noqa: E402
 
 # (part, test on the lower-cased node name n and op type t), first match wins. Grappler
 # fuses ops (a conv with its bias add or ReLU is one _FusedConv2D named after the last
@@ -40,8 +42,9 @@ PARTS = (
     ("batch norm", lambda n, t: "cbn" in n or "/bn" in n or "batchnorm" in t
      or "moments" in n),
     ("spectral norm, casts, bias in conv layers", lambda n, t: "conv" in n),
+    ("upsampling (and its avg-pool gradient)", lambda n, t: "repeat" in n or "tile" in t
+     or "generator" in n and "avgpool" in t),
     ("downsampling (average pool)", lambda n, t: "avgpool" in t),
-    ("upsampling", lambda n, t: "repeat" in n or "tile" in t),
     ("dense / embedding", lambda n, t: any(k in n for k in ("dense", "embedding", "psi",
                                                               "projection", "linear"))),
     ("elementwise, losses, noise, other", lambda n, t: True),
@@ -79,6 +82,7 @@ def _table(title, counter, top):
 
 
 def main():
+    set_threads(ARGS.inter_op_threads, 0)
     train, iterator, _, _ = make_training(ARGS.policy, ARGS.batch_size, *_overrides())
     for _ in range(2):
         train(next(iterator))["d_loss"].numpy()
@@ -113,5 +117,7 @@ if __name__ == "__main__":
     parser.add_argument("--iters", type=int, default=3)
     parser.add_argument("--width", type=int, default=0, help="0 keeps the preset's widths")
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--inter_op_threads", type=int, default=1,
+                        help="0: TF's default (ops run side by side; times overlap)")
     ARGS = parser.parse_args()
     main()
