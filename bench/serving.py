@@ -1,6 +1,6 @@
 """Benchmark: latency and throughput of the exported generator's signatures on this machine.
 
-    python bench/serving.py [--saved_model=DIR] [--preset=sagan32] [--batch_sizes=1,8,32]
+    python bench/serving.py [--saved_model=DIR] [--preset=sagan32] [--batch_sizes=1,8,32,64]
         [--iters=10] [--warmup=2]
 
 Without --saved_model, exports a freshly initialised `preset` generator (10 classes;
@@ -60,7 +60,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--saved_model", default=None)
     parser.add_argument("--preset", default="sagan32")
-    parser.add_argument("--batch_sizes", default="1,8,32")
+    parser.add_argument("--batch_sizes", default="1,8,32,64")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
     args = parser.parse_args()
