@@ -78,7 +78,7 @@ GENERATOR_DEFAULTS = {
     "bn_momentum": 0.9,
     "bn_epsilon": 1e-5,
     "synchronized_bn": False,
-    # ConditionalBatchNorm's one-pass scale-and-shift (False: normalize, then affine).
+    # BatchNorm / ConditionalBatchNorm as one scale-and-shift (False: Keras' path).
     "fused_bn": True,
 }
 DISCRIMINATOR_DEFAULTS = dict(COMMON_DEFAULTS)

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.batch_norm import BatchNorm
 from sagan_tf.layers.label_checks import check_labels_shape, check_num_classes
 
 
@@ -13,7 +14,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
         y = gamma[c] * (x - mu) / sqrt(var + eps) + beta[c]
 
     mu and var are the batch statistics over (N, H, W) while training and the moving
-    averages at inference, from a `keras.layers.BatchNormalization` without affine
+    averages at inference, from a `BatchNorm` (Keras' BatchNormalization) without affine
     terms; gamma (init 1) and beta (init 0) are [num_classes, C] tables indexed by the
     label c. The tables are not spectrally normalized (SPEC: CBN's gains and biases
     are exempt). Called as `cbn([x, labels])` with labels int [N].
@@ -46,9 +47,10 @@ class ConditionalBatchNorm(keras.layers.Layer):
         self.epsilon = epsilon
         self.synchronized = bool(synchronized)
         self.fused = bool(fused)
-        self.batch_norm = keras.layers.BatchNormalization(
+        self.batch_norm = BatchNorm(
             momentum=momentum, epsilon=epsilon, center=False, scale=False,
-            synchronized=self.synchronized, dtype=self.dtype_policy, name="bn")
+            synchronized=self.synchronized, fused=self.fused, dtype=self.dtype_policy,
+            name="bn")
 
     def build(self, input_shape):
         if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
@@ -76,17 +78,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
         return self._per_example(gamma_c, x) * x_hat + self._per_example(beta_c, x)
 
     def _fused(self, x, gamma_c, beta_c, training):
-        bn = self.batch_norm
-        if training and self.trainable:
-            axes = list(range(len(x.shape) - 1))
-            mu, var = ops.moments(ops.cast(x, "float32"), axes=axes,
-                                  synchronized=self.synchronized)
-            bn.moving_mean.assign(bn.moving_mean * self.momentum + mu * (1 - self.momentum))
-            bn.moving_variance.assign(
-                bn.moving_variance * self.momentum + var * (1 - self.momentum))
-        else:
-            mu = ops.cast(bn.moving_mean, "float32")
-            var = ops.cast(bn.moving_variance, "float32")
+        mu, var = self.batch_norm.moments(x, training)
         a_c = ops.cast(gamma_c, "float32") * ops.rsqrt(var + self.epsilon)
         b_c = ops.cast(beta_c, "float32") - mu * a_c
         a_c = ops.cast(a_c, x.dtype)

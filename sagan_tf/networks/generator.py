@@ -3,7 +3,8 @@
 import keras
 
 from sagan_tf import presets
-from sagan_tf.layers import ResidualUpBlock, SelfAttention, SpectralConv2D, SpectralDense
+from sagan_tf.layers import (BatchNorm, ResidualUpBlock, SelfAttention, SpectralConv2D,
+                             SpectralDense)
 from sagan_tf.layers.label_checks import check_num_classes
 
 
@@ -54,8 +55,8 @@ def build_generator(preset, num_classes, name="generator", **overrides):
             x = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
                               query_chunk_size=s["attention_query_chunk_size"],
                               name=f"attention{out_size}")(x)
-    x = keras.layers.BatchNormalization(momentum=s["bn_momentum"], epsilon=s["bn_epsilon"],
-                                        synchronized=s["synchronized_bn"], name="bn_out")(x)
+    x = BatchNorm(momentum=s["bn_momentum"], epsilon=s["bn_epsilon"],
+                  synchronized=s["synchronized_bn"], fused=s["fused_bn"], name="bn_out")(x)
     x = keras.layers.ReLU(name="relu_out")(x)
     x = SpectralConv2D(3, 3, power_iterations=s["power_iterations"], name="conv_out")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)

@@ -1,0 +1,66 @@
+"""Batch normalization as one scale-and-shift pass."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="sagan_tf")
+class BatchNorm(keras.layers.BatchNormalization):
+    """Batch normalization over the last axis (Ioffe & Szegedy 2015), folded:
+
+        y = gamma * (x - mu) / sqrt(var + eps) + beta = x * a + b,
+        a = gamma / sqrt(var + eps),  b = beta - mu * a
+
+    Keras' `BatchNormalization` (same variables, moving averages, `synchronized`, config)
+    with a faster `call()` on TF: Keras 3 has no fused kernel there and upcasts x to
+    float32, normalizes, then downcasts. Here mu and var are float32 batch moments
+    (`ops.moments` of a float32 copy) or the moving averages, a and b are float32 [C],
+    and x is touched once more by a multiply-add in its own dtype. `fused=False` runs
+    Keras' own path (the reference in the tests). Used as G's last batch norm and
+    inside `ConditionalBatchNorm`, which folds its per-class gain and bias the same way
+    through `moments()`.
+
+    Args:
+        fused: one scale-and-shift pass (above) instead of Keras' call.
+        **kwargs: `keras.layers.BatchNormalization`'s arguments; `axis` must be -1 and
+            `renorm` is not supported.
+    """
+
+    def __init__(self, fused=True, **kwargs):
+        if kwargs.get("axis", -1) != -1 or kwargs.get("renorm", False):
+            raise ValueError(
+                "`BatchNorm` normalizes the last axis, without renorm. Received: "
+                f"axis={kwargs.get('axis', -1)}, renorm={kwargs.get('renorm', False)}")
+        super().__init__(**kwargs)
+        self.fused = bool(fused)
+
+    def moments(self, x, training):
+        """float32 (mu, var) [C]: the batch's (updating the moving averages) when
+        training, else the moving averages."""
+        if training and self.trainable:
+            axes = list(range(len(x.shape) - 1))
+            mu, var = ops.moments(ops.cast(x, "float32"), axes=axes,
+                                  synchronized=self.synchronized)
+            self.moving_mean.assign(
+                self.moving_mean * self.momentum + mu * (1 - self.momentum))
+            self.moving_variance.assign(
+                self.moving_variance * self.momentum + var * (1 - self.momentum))
+            return mu, var
+        return (ops.cast(self.moving_mean, "float32"),
+                ops.cast(self.moving_variance, "float32"))
+
+    def call(self, inputs, training=None, mask=None):
+        if not self.fused or mask is not None:
+            return super().call(inputs, training=training, mask=mask)
+        x = inputs
+        mu, var = self.moments(x, training)
+        a = ops.rsqrt(var + self.epsilon)
+        if self.scale:
+            a = a * ops.cast(self.gamma, "float32")
+        b = -mu * a
+        if self.center:
+            b = b + ops.cast(self.beta, "float32")
+        return x * ops.cast(a, x.dtype) + ops.cast(b, x.dtype)
+
+    def get_config(self):
+        return {**super().get_config(), "fused": self.fused}
