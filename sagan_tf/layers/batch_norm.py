@@ -55,15 +55,25 @@ class BatchNorm(keras.layers.BatchNormalization):
     def call(self, inputs, training=None, mask=None):
         if not self.fused or mask is not None:
             return super().call(inputs, training=training, mask=mask)
-        x = inputs
+        return self.scale_and_shift(inputs, training, self.gamma if self.scale else None,
+                                    self.beta if self.center else None)
+
+    def scale_and_shift(self, x, training, gamma=None, beta=None):
+        """The folded normalization x * a + b, with a = gamma / sqrt(var + eps) and
+        b = beta - mu * a computed in float32 (no gain or bias when None).
+
+        `gamma` and `beta` are [C], or [N, C] for a gain and bias per example (as
+        `ConditionalBatchNorm` passes them).
+        """
         mu, var = self.moments(x, training)
         a = ops.rsqrt(var + self.epsilon)
-        if self.scale:
-            a = a * ops.cast(self.gamma, "float32")
+        if gamma is not None:
+            a = ops.cast(gamma, "float32") * a
         b = -mu * a
-        if self.center:
-            b = b + ops.cast(self.beta, "float32")
-        return x * ops.cast(a, x.dtype) + ops.cast(b, x.dtype)
+        if beta is not None:
+            b = ops.cast(beta, "float32") + b
+        a, b = (per_example(ops.cast(t, x.dtype), x) for t in (a, b))
+        return x * a + b
 
     def get_config(self):
         return {**super().get_config(), "fused": self.fused}
@@ -82,3 +92,10 @@ def _moments_by_matmul(x):
     mu = ops.matmul(ones, x32)[0] / ops.cast(n, "float32")
     var = ops.matmul(ones, ops.square(x32 - mu))[0] / ops.cast(n, "float32")
     return mu, var
+
+
+def per_example(t, x):
+    """[N, C] -> [N, 1, ..., 1, C], to broadcast over x's spatial axes ([C] unchanged)."""
+    if len(t.shape) < 2:
+        return t
+    return ops.reshape(t, (-1,) + (1,) * (len(x.shape) - 2) + (t.shape[-1],))

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from sagan_tf.layers.batch_norm import BatchNorm
+from sagan_tf.layers.batch_norm import BatchNorm, per_example
 from sagan_tf.layers.label_checks import check_labels_shape, check_num_classes
 
 
@@ -73,22 +73,9 @@ class ConditionalBatchNorm(keras.layers.Layer):
         gamma_c = ops.take(self.gamma, c, axis=0)
         beta_c = ops.take(self.beta, c, axis=0)
         if self.fused:
-            return self._fused(x, gamma_c, beta_c, training)
+            return self.batch_norm.scale_and_shift(x, training, gamma_c, beta_c)
         x_hat = self.batch_norm(x, training=training)
-        return self._per_example(gamma_c, x) * x_hat + self._per_example(beta_c, x)
-
-    def _fused(self, x, gamma_c, beta_c, training):
-        mu, var = self.batch_norm.moments(x, training)
-        a_c = ops.cast(gamma_c, "float32") * ops.rsqrt(var + self.epsilon)
-        b_c = ops.cast(beta_c, "float32") - mu * a_c
-        a_c = ops.cast(a_c, x.dtype)
-        b_c = ops.cast(b_c, x.dtype)
-        return x * self._per_example(a_c, x) + self._per_example(b_c, x)
-
-    @staticmethod
-    def _per_example(t, x):
-        """[N, C] -> [N, 1, ..., 1, C], to broadcast over x's spatial axes."""
-        return ops.reshape(t, (-1,) + (1,) * (len(x.shape) - 2) + (t.shape[-1],))
+        return per_example(gamma_c, x) * x_hat + per_example(beta_c, x)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[0])
