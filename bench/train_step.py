@@ -97,9 +97,13 @@ def main():
     parser.add_argument("--intra_op_threads", type=int, default=0,
                         help="TF intra-op threads (0: TF's default)")
     args = parser.parse_args()
+    dtypes = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
+    unknown = sorted(set(args.policies.split(",")) - set(dtypes))
+    if unknown:
+        parser.error(f"--policies takes a comma-separated list of {sorted(dtypes)}. "
+                     f"Received unknown: {unknown}")
     set_threads(args.inter_op_threads, args.intra_op_threads)
     results = {}
-    dtypes = {"float32": "float32", "mixed_bfloat16": "bfloat16"}
     for policy in args.policies.split(","):
         dtype = dtypes[policy]
         s, flops, paper_flops = time_training(policy, args.batch_size, args.iters, args.warmup)
