@@ -40,10 +40,11 @@ PARTS = (
     ("1x1 shortcut conv", lambda n, t: "conv_shortcut" in n and ("conv" in t or "matmul" in t)),
     ("3x3 conv", lambda n, t: "conv2d" in t),
     ("batch norm", lambda n, t: "cbn" in n or "/bn" in n or "batchnorm" in t
-     or "moments" in n),
-    ("spectral norm, casts, bias in conv layers", lambda n, t: "conv" in n),
-    ("upsampling (and its avg-pool gradient)", lambda n, t: "repeat" in n or "tile" in t
-     or "generator" in n and "avgpool" in t),
+     or "moments" in n or "batch_norm_grad" in n),
+    ("spectral norm, casts, bias in conv layers", lambda n, t: "conv" in n
+     or "bias_grad" in n),
+    ("upsampling (and its avg-pool gradient)", lambda n, t: "resize" in n
+     or "upsample_grad" in n or "generator" in n and "avgpool" in t),
     ("downsampling (average pool)", lambda n, t: "avgpool" in t),
     ("dense / embedding", lambda n, t: any(k in n for k in ("dense", "embedding", "psi",
                                                               "projection", "linear"))),

@@ -114,40 +114,46 @@ def _normalize(x, mu, r, gamma, beta):
         ops.cast(beta - mu * a, x.dtype), x)
 
     def grad(*args, upstream=None):
-        dy = args[0] if upstream is None else upstream
-        per_ex = len(gamma.shape) == 2 or len(beta.shape) == 2
-        mu_x = ops.cast(mu, x.dtype)
-        shift = ops.cast(mu_x, "float32") - mu  # x - mu = (x - mu_x) + shift
-        x_c = x - mu_x
-        s1 = _row_sums(dy, per_ex)  # sum dL/dy
-        s2 = _row_sums(dy * x_c, per_ex) + shift * s1  # sum dL/dy * (x - mu)
-        g = ops.reshape(gamma, (-1, gamma.shape[-1]))
-        rows = ops.cast(ops.size(x) // x.shape[-1], "float32")
-        d_beta = s1
-        d_gamma = r * s2  # sum dL/dy * x_hat
-        mean_g = ops.sum(g * s1, axis=0) / rows  # mean(g)
-        mean_g_x_hat = ops.sum(g * d_gamma, axis=0) / rows  # mean(g * x_hat)
-        k1 = -r * r * mean_g_x_hat
-        k0 = -r * mean_g + k1 * shift
-        dx = (dy * per_example(ops.cast(a, x.dtype), x) + x_c * ops.cast(k1, x.dtype)
-              + ops.cast(k0, x.dtype))
-        if len(gamma.shape) < 2:
-            d_gamma = ops.sum(d_gamma, axis=0)
-        if len(beta.shape) < 2:
-            d_beta = ops.sum(d_beta, axis=0)
-        return dx, None, None, d_gamma, d_beta
+        with keras.name_scope("batch_norm_grad"):  # names the ops for profiles
+            return _normalize_grad(x, mu, r, gamma, beta, a,
+                                   args[0] if upstream is None else upstream)
 
     return y, grad
 
 
-def _row_sums(t, per_example):
+def _normalize_grad(x, mu, r, gamma, beta, a, dy):
+    """(dL/dx, None, None, dL/dgamma, dL/dbeta) of `_normalize`, given dL/dy."""
+    per_ex = len(gamma.shape) == 2 or len(beta.shape) == 2
+    mu_x = ops.cast(mu, x.dtype)
+    shift = ops.cast(mu_x, "float32") - mu  # x - mu = (x - mu_x) + shift
+    x_c = x - mu_x
+    s1 = _row_sums(dy, per_ex)  # sum dL/dy
+    s2 = _row_sums(dy * x_c, per_ex) + shift * s1  # sum dL/dy * (x - mu)
+    g = ops.reshape(gamma, (-1, gamma.shape[-1]))
+    rows = ops.cast(ops.size(x) // x.shape[-1], "float32")
+    d_beta = s1
+    d_gamma = r * s2  # sum dL/dy * x_hat
+    mean_g = ops.sum(g * s1, axis=0) / rows  # mean(g)
+    mean_g_x_hat = ops.sum(g * d_gamma, axis=0) / rows  # mean(g * x_hat)
+    k1 = -r * r * mean_g_x_hat
+    k0 = -r * mean_g + k1 * shift
+    dx = (dy * per_example(ops.cast(a, x.dtype), x) + x_c * ops.cast(k1, x.dtype)
+          + ops.cast(k0, x.dtype))
+    if len(gamma.shape) < 2:
+        d_gamma = ops.sum(d_gamma, axis=0)
+    if len(beta.shape) < 2:
+        d_beta = ops.sum(d_beta, axis=0)
+    return dx, None, None, d_gamma, d_beta
+
+
+def _row_sums(t, per_ex):
     """float32 sums of t over all axes but the last: [N, C] per example, else [1, C].
 
     As matmuls with a ones row, like `_moments_by_matmul`; they accumulate in float32
     and round the [.., C] result to t's dtype.
     """
     c = t.shape[-1]
-    t = ops.reshape(t, (ops.shape(t)[0] if per_example else 1, -1, c))
+    t = ops.reshape(t, (ops.shape(t)[0] if per_ex else 1, -1, c))
     ones = ops.ones((1, ops.shape(t)[1]), t.dtype)
     return ops.cast(ops.matmul(ones, t)[:, 0, :], "float32")
 

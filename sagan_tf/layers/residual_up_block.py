@@ -15,14 +15,18 @@ def upsample_nearest_2x(x):
     Autodiff of `ops.repeat` does that with a reshape and a sum over two inner axes,
     which TF's CPU kernels run 10-15x slower than 4 x a 2x2 average pool (measured
     here on a [64, 32, 32, 256] gradient: 34-45 ms against 2.4-4.2 ms), and it was
-    the largest non-convolution cost in G's backward pass. Same values.
+    the largest non-convolution cost in G's backward pass. The forward is a nearest
+    resize, which TF runs as one op (1.5 against 2.1 ms for two `ops.repeat` on a
+    [64, 16, 16, 256] bfloat16 input); same values.
     """
-    y = ops.repeat(ops.repeat(x, 2, axis=1), 2, axis=2)
+    y = ops.image.resize(x, (2 * x.shape[1], 2 * x.shape[2]), interpolation="nearest",
+                         data_format="channels_last")
 
     def grad(*args, upstream=None):
         if upstream is None:
             (upstream,) = args
-        return ops.average_pool(upstream, pool_size=2, strides=2, padding="valid") * 4
+        with keras.name_scope("upsample_grad"):  # names the ops for profiles
+            return ops.average_pool(upstream, pool_size=2, strides=2, padding="valid") * 4
 
     return y, grad
 

@@ -115,6 +115,20 @@ def test_strides_and_padding_shape_and_values(kernel_size, strides, padding):
     np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("policy, tol", [("float32", 1e-5), ("mixed_bfloat16", 1e-2)])
+def test_bias_gradient_is_the_sum_of_the_upstream_gradient(policy, tol):
+    """The matmul-with-ones bias gradient against NumPy's sum over N, H, W."""
+    layer = _layer(dtype=policy)
+    x = tf.cast(tf.constant(_x((3, 7, 7, 4))), layer.compute_dtype)
+    r = np.random.RandomState(3).randn(3, 7, 7, 6)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(tf.cast(layer(x, training=True), "float32") * r)
+    grad = tape.gradient(loss, layer.bias)
+    assert grad.dtype == "float32"
+    np.testing.assert_allclose(grad.numpy(), r.sum(axis=(0, 1, 2)),
+                               rtol=tol, atol=tol * np.abs(r.sum(axis=(0, 1, 2))).max())
+
+
 def test_no_bias():
     layer = SpectralConv2D(3, 1, use_bias=False)
     x = _x((1, 4, 4, 2))

@@ -54,6 +54,12 @@ def test_output_equals_numpy_composition_of_the_architecture():
 
 
 def test_fused_batch_norm_equals_the_plain_path_in_outputs_and_gradients():
+    # Seeded: the two forwards round differently (x * a + b against Keras' normalize
+    # then scale), and where a pre-activation lands within ~1e-6 of a ReLU's kink the
+    # rounding flips the unit and moves the gradients by 1e-4 of their largest value.
+    # Across 40 unseeded initialisations that happened in 5, identically before and
+    # after BatchNorm's closed-form gradient; float64 matched the plain path then.
+    keras.utils.set_random_seed(0)
     inputs = _inputs(n=6)
     fused = build_generator("sagan32", K, attention_resolutions=[16], **NARROW)
     plain = build_generator("sagan32", K, attention_resolutions=[16], fused_bn=False, **NARROW)
