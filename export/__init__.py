@@ -1,10 +1,12 @@
 """Export and sampling: the generator as a TF Serving SavedModel, clients, sample sheets.
 
 - `export.module`: the `tf.Module` and its signatures (`serving_default`, `generate`).
-- `export.noise`: the stateless z formula shared by `generate` and the sampler.
 - `export.exporter`: the versioned export_base layout, warmup file, models.config.
 - `export.warmup`: TF Serving warmup requests (PredictionLog TFRecord).
 - `export.client`: gRPC and REST request builders and senders.
 - `export.sampling`: class grids and interpolations from a model_dir or an export.
 - `export.main`, `export.sample`: the `sagan-export` and `sagan-sample` programs.
+
+z always comes from `sagan_tf.noise.latents`, the formula training, evaluation and
+sampling share.
 """

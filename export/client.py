@@ -2,7 +2,7 @@
 
 Request builders (pure, testable offline) and thin senders:
 
-    z = export.noise.latents(seed=0, num=4, latent_dim=128).numpy()
+    z = sagan_tf.noise.latents(seed=0, num=4, latent_dim=128).numpy()
     request = predict_request(z, [0, 1, 2, 3])               # serving_default
     request = generate_request([0, 1, 2, 3], seed=7)          # generate, no truncation
     images = response_images(predict_grpc(request, "localhost:8500"))

@@ -6,7 +6,7 @@ Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
 - `serving_default(z, labels)`: z float32 [N, latent_dim], labels int32 [N].
 - `generate(labels, seed, truncation)`: labels int32 [N], seed int64 scalar,
   truncation float32 scalar (default 0: none). z is drawn inside the graph with
-  `export.noise.latents(seed, N, latent_dim, truncation)`, a stateless formula, so a
+  `sagan_tf.noise.latents(seed, N, latent_dim, truncation)`, a stateless formula, so a
   seed always gives the same images; row i of z depends only on (seed, i).
 
 `images` = uint8(clip(round((images_float + 1) * 127.5), 0, 255)) in float32, round
@@ -31,7 +31,7 @@ Keras' own `ExportArchive` tracks the captured variables for the same reason.
 
 import tensorflow as tf
 
-from export import noise
+from sagan_tf import noise
 
 SERVING_DEFAULT = "serving_default"
 GENERATE = "generate"
@@ -100,7 +100,8 @@ class GeneratorModule(tf.Module):
         def generate(labels, seed, truncation=no_truncation):
             """(labels, seed[, truncation]) -> the outputs of serving_default."""
             labels = self._checked_labels(labels)
-            z = noise.latents(seed, tf.shape(labels)[0], self._latent_dim, truncation)
+            z = noise.latents(seed, tf.shape(labels)[0], self._latent_dim, truncation,
+                              stream=noise.SERVING)
             return _images(generator, z, labels)
 
         self.serving_default = serving_default

@@ -10,7 +10,7 @@
     # truncation: z_i drawn from N(0, 1) truncated to [-0.5, 0.5]
     sagan-sample --saved_model=serving/sagan --truncation=0.5 --output=trunc.png
 
-z comes from `export.noise.latents`, the formula of the export's `generate`
+z comes from `sagan_tf.noise.latents`, the formula of the export's `generate`
 signature, so `--seed` gives the images `generate` returns for that seed.
 """
 

@@ -2,7 +2,7 @@
 
 A `Sampler` turns (z, labels) into images with either the generator of a model_dir
 (restored from its checkpoint) or the `serving_default` signature of an exported
-SavedModel; z always comes from `export.noise.latents`, the formula of the export's
+SavedModel; z always comes from `sagan_tf.noise.latents`, the formula of the export's
 `generate` signature, so a seed gives the same images from both sources.
 
 - `class_grid`: one row per class, `per_class` columns; column j uses row j of
@@ -19,7 +19,7 @@ import os
 import numpy as np
 import tensorflow as tf
 
-from export import noise
+from sagan_tf import noise
 from sagan_tf import grid as grid_lib
 
 
@@ -81,8 +81,8 @@ class Sampler:
         return sampler
 
     def latents(self, seed, num, truncation=0.0):
-        """`export.noise.latents(seed, num, latent_dim, truncation)` as NumPy."""
-        return noise.latents(seed, num, self.latent_dim, truncation).numpy()
+        """`sagan_tf.noise.latents(seed, num, latent_dim, truncation)` as NumPy."""
+        return noise.latents(seed, num, self.latent_dim, truncation, noise.SERVING).numpy()
 
     def images(self, z, labels):
         """float32 images [N, H, W, 3] in [-1, 1] for z [N, latent_dim] and labels [N]."""
@@ -131,7 +131,7 @@ def class_grid(sampler, per_class, seed=0, truncation=0.0, labels=None, padding=
     Args:
         sampler: a `Sampler`.
         per_class: number of columns.
-        seed: noise seed (`export.noise.latents`).
+        seed: noise seed (`sagan_tf.noise.latents`).
         truncation: > 0 truncates z to [-truncation, truncation]; <= 0 none.
         labels: the classes of the rows (default: all, in order).
         padding: pixels between tiles.

@@ -5,7 +5,7 @@ when it loads a version and before it serves it, so the first real request does
 not pay for graph optimisation and kernel selection. The file holds, for each
 warmup batch size N:
 
-- `serving_default` with z = `export.noise.latents(0, N, latent_dim)` and labels
+- `serving_default` with z = `sagan_tf.noise.latents(0, N, latent_dim)` and labels
   0, 1, ... (mod num_classes);
 - `generate` with the same labels, seed 0 and truncation 1.0;
 - `generate` with the same labels and seed but no `truncation` input, which also
@@ -18,7 +18,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from export import client, noise
+from export import client
+from sagan_tf import noise
 
 ASSETS_EXTRA = "assets.extra"
 WARMUP_FILE = "tf_serving_warmup_requests"

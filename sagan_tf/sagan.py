@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import losses
+from sagan_tf import losses, noise
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -18,10 +18,11 @@ class SAGAN(keras.Model):
         L_G = -E[D(G(z), y)]
 
     The fake images are conditioned on the labels of the real batch (so G sees the
-    data's class frequencies). Noise z ~ N(0, I) is drawn with a stateless RNG from
-    (`seed`, step, D-step index), so a run resumed from a checkpoint draws the same z
-    as an uninterrupted one; under a distribution strategy each replica takes its own
-    slice of the global batch's noise, so N replicas see exactly what one device would.
+    data's class frequencies). Noise z ~ N(0, I) is `sagan_tf.noise.latents` of
+    (`seed`, `noise.training_stream(step, k)`), k = 0 for G's update and 1 + j for D's
+    j-th, so a run resumed from a checkpoint draws the same z as an uninterrupted one;
+    under a distribution strategy each replica takes its own slice of the global
+    batch's noise, so N replicas see exactly what one device would.
 
     Under `tf.distribute` each replica's loss is summed over its examples and divided
     by the global batch: Keras' optimizer sums the replicas' gradients, which gives
@@ -67,14 +68,17 @@ class SAGAN(keras.Model):
         Args:
             g_optimizer: default Adam(1e-4, beta_1=0, beta_2=0.9).
             d_optimizer: default Adam(4e-4, beta_1=0, beta_2=0.9).
-            d_steps_per_g_step: D updates per G update. Each consumes its own slice of
-                the batch that `fit` delivers, so feed batches of
+            d_steps_per_g_step: D updates per G update, 1 to `noise.MAX_D_STEPS`
+                (each has its own noise stream). Each consumes its own slice of the
+                batch that `fit` delivers, so feed batches of
                 `d_steps_per_g_step * batch_size`.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
                 `steps_per_execution`).
         """
-        if not isinstance(d_steps_per_g_step, int) or d_steps_per_g_step < 1:
-            raise ValueError("`d_steps_per_g_step` must be a positive integer. "
+        if (isinstance(d_steps_per_g_step, bool) or not isinstance(d_steps_per_g_step, int)
+                or not 1 <= d_steps_per_g_step <= noise.MAX_D_STEPS):
+            raise ValueError("`d_steps_per_g_step` must be an integer in [1, "
+                             f"{noise.MAX_D_STEPS}]. "
                              f"Received: d_steps_per_g_step={d_steps_per_g_step}")
         g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
         d_optimizer = d_optimizer or keras.optimizers.Adam(4e-4, beta_1=0.0, beta_2=0.9)
@@ -134,7 +138,7 @@ class SAGAN(keras.Model):
     def _d_step(self, real_images, labels, k):
         """One D update on L_D; returns (L_D share, mean D(x), mean D(G(z)))."""
         global_batch = self._global_batch(labels)
-        z = self.noise(labels, stream=1 + k)
+        z = self.noise(labels, k=1 + k)
         fake_images = self.generator([z, labels], training=True)
         with tf.GradientTape() as tape:
             real_logits = self.discriminator([real_images, labels], training=True)
@@ -148,7 +152,7 @@ class SAGAN(keras.Model):
     def _g_step(self, labels):
         """One G update on L_G; returns L_G's share on this replica."""
         global_batch = self._global_batch(labels)
-        z = self.noise(labels, stream=0)
+        z = self.noise(labels, k=0)
         with tf.GradientTape() as tape:
             fake_images = self.generator([z, labels], training=True)
             fake_logits = self.discriminator([fake_images, labels], training=True)
@@ -179,15 +183,16 @@ class SAGAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return tf.cast(tf.shape(labels)[0] * replicas, "float32")
 
-    def noise(self, labels, stream=0):
-        """z for this replica's slice of the global batch, from (seed, step, stream)."""
+    def noise(self, labels, k=0):
+        """z of update k (0: G, 1 + j: D's j-th) of this step, for this replica's slice
+        of the global batch: rows of `noise.latents(seed, global batch, latent_dim,
+        stream=noise.training_stream(step, k))`."""
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         replica_id = ctx.replica_id_in_sync_group if ctx is not None else 0
         local = tf.shape(labels)[0]
-        step = tf.cast(self.g_optimizer.iterations, "int32")
-        seed = tf.stack([tf.constant(self.seed, "int32"), step * 16 + stream])
-        z = tf.random.stateless_normal([local * replicas, self.latent_dim], seed=seed)
+        stream = noise.training_stream(self.g_optimizer.iterations, k)
+        z = noise.latents(self.seed, local * replicas, self.latent_dim, stream=stream)
         return z[replica_id * local:(replica_id + 1) * local]
 
     # -- sampling --------------------------------------------------------------------

@@ -1,4 +1,10 @@
-"""A fixed-noise sample grid, one row per class, to TensorBoard and PNG files."""
+"""A fixed-noise sample grid, one row per class, to TensorBoard and PNG files.
+
+Column j of the grid uses row j of `sagan_tf.noise.latents(seed, columns, latent_dim)`
+(the `SAMPLES` stream), the z that `sagan-sample --seed=<seed>` and the export's
+`generate(seed=<seed>)` give to their j-th image: the grid of a run shows what its
+export will return for the same seed and labels.
+"""
 
 import os
 import shutil
@@ -6,18 +12,15 @@ import shutil
 import numpy as np
 import tensorflow as tf
 
+from sagan_tf import noise
 from sagan_tf.grid import make_grid, save_png
 from training import summaries
 from training.callbacks.periodic_writer import PeriodicWriter
 
-#: The stateless-RNG stream of the fixed sample noise; training draws from streams
-#: 16 * step + k >= 0, so a negative one never coincides with them.
-SAMPLE_STREAM = -1
-
-
 def fixed_noise(seed, columns, latent_dim):
-    """z of the grid's columns: N(0, I) [columns, latent_dim], the same every call."""
-    return tf.random.stateless_normal([columns, latent_dim], seed=[seed, SAMPLE_STREAM])
+    """z of the grid's columns: `noise.latents(seed, columns, latent_dim)` of the
+    `SAMPLES` stream, the same every call."""
+    return noise.latents(seed, columns, latent_dim, stream=noise.SAMPLES)
 
 
 def sample_classes(num_classes, max_rows):

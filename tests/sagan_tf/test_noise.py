@@ -3,7 +3,7 @@ import pytest
 import scipy.stats
 import tensorflow as tf
 
-from export import noise
+from sagan_tf import noise
 from noise_reference import documented_z
 
 D = 16

@@ -1,10 +1,11 @@
-"""The latent vectors z that a seed stands for (stateless, optionally truncated).
+"""The latent vectors z that a seed stands for: the one seed-to-z formula of sagan_tf.
 
-One formula serves the `generate` signature of the SavedModel (where it runs inside
-the graph) and `sagan-sample` (which computes z eagerly for a model_dir or an
-export), so a seed gives the same images from both:
+Every z in the package comes from `latents`: the training noise of every D and G
+step, the sample grids written during training, `sagan-eval`'s generated images,
+`sagan-sample` and the SavedModel's `generate` signature (where it runs inside the
+graph). A seed therefore names the same latent vectors everywhere:
 
-    u    = tf.random.stateless_uniform([N, latent_dim], seed=[seed, 0], dtype=float64)
+    u    = tf.random.stateless_uniform([N, latent_dim], seed=[seed, stream], dtype=float64)
     a    = Phi(-t)              (0 when there is no truncation, i.e. t = +inf)
     p    = a + (u + 2**-53) * (1 - 2a)
     z    = float32(clip(Phi^-1(p), -t, t))
@@ -17,6 +18,17 @@ z is always finite (|z| < 8.3 without truncation). Because one uniform u drives
 each z_i whatever t is, lowering t for a fixed seed pulls every z_i monotonically
 towards 0: a truncation sweep shows the same sample with less variation.
 
+Streams (the second word of the stateless seed) keep the uses apart where they must
+be apart and together where a user expects them to be:
+
+- `SAMPLES`, `EVALUATION` and `SERVING` are the same stream, 0, on purpose: the sample
+  grid of a run with `--seed=s`, `sagan-eval --seed=s`, `sagan-sample --seed=s` and
+  `generate(seed=s)` all see row i of `latents(s, N, latent_dim)` as their i-th z.
+- `training_stream(step, k)` = 1 + 16 * step + k is the noise of training iteration
+  `step` (G's update k = 0, D's updates k = 1 .. `MAX_D_STEPS`), keyed on the run's
+  seed: never 0, so training noise never coincides with the z a user asks for, and a
+  resumed run draws exactly what an uninterrupted one would.
+
 `truncation` <= 0 (and NaN) mean no truncation. Row i of z depends only on
 (seed, i): Philox, TF's stateless generator, fills the [N, latent_dim] tensor
 from one counter stream in row-major order, so the first rows of a larger batch are
@@ -28,13 +40,24 @@ import math
 
 import tensorflow as tf
 
-# Second word of the stateless seed: the export's noise stream. Training draws its
-# noise from [config.seed, step * 16 + stream]; these streams are unrelated.
-SEED_STREAM = 0
+#: The stream of the sample grids written during training.
+SAMPLES = 0
+#: The stream of `sagan-eval` and `EvalCallback`.
+EVALUATION = 0
+#: The stream of `sagan-sample` and the SavedModel's `generate` signature.
+SERVING = 0
+#: Most D updates per G update: the streams of one training iteration are 16 apart.
+MAX_D_STEPS = 15
+_STREAMS_PER_STEP = MAX_D_STEPS + 1
 _UNIFORM_OFFSET = 2.0 ** -53
 
 
-def latents(seed, num, latent_dim, truncation=0.0):
+def training_stream(step, k):
+    """The stream of training iteration `step` (0-based), update k (0: G, 1+: D)."""
+    return 1 + _STREAMS_PER_STEP * tf.cast(step, tf.int64) + k
+
+
+def latents(seed, num, latent_dim, truncation=0.0, stream=SERVING):
     """Returns the latent vectors z [num, latent_dim] float32 for `seed`.
 
     Works eagerly and inside a `tf.function` (the SavedModel's `generate`).
@@ -45,6 +68,8 @@ def latents(seed, num, latent_dim, truncation=0.0):
         latent_dim: number of columns (the generator's z size).
         truncation: float; > 0 truncates every z_i to [-truncation, truncation],
             <= 0 means none (z ~ N(0, I)).
+        stream: the second word of the stateless seed (int or int64 scalar tensor);
+            see the module docstring.
 
     Returns:
         A float32 tensor [num, latent_dim].
@@ -53,7 +78,7 @@ def latents(seed, num, latent_dim, truncation=0.0):
     truncation = tf.cast(truncation, tf.float64)
     u = tf.random.stateless_uniform(
         tf.stack([tf.cast(num, tf.int32), tf.cast(latent_dim, tf.int32)]),
-        seed=tf.stack([seed, tf.constant(SEED_STREAM, tf.int64)]), dtype=tf.float64)
+        seed=tf.stack([seed, tf.cast(stream, tf.int64)]), dtype=tf.float64)
     # NaN > 0 is false: NaN means no truncation like 0 and negative values.
     t = tf.where(truncation > 0.0, truncation, tf.constant(math.inf, tf.float64))
     lower = 0.5 * tf.math.erfc(t / math.sqrt(2.0))  # Phi(-t); 0 for t = inf
