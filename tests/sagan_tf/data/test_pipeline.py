@@ -1,0 +1,91 @@
+"""Tests of sagan_tf.data.pipeline: resize and center-crop against PIL, shuffling, flips,
+batching and distribution."""
+
+import numpy as np
+import tensorflow as tf
+
+from sagan_tf import data
+
+
+def test_non_square_arrays_are_resized_and_center_cropped_like_pil(helpers):
+    rng = np.random.RandomState(2)
+    images = rng.randint(0, 256, (3, 20, 30, 3), dtype=np.uint8)
+    # Shorter side already 20: no resize, the middle 20 of 30 columns are kept.
+    x, _ = helpers.collect(helpers.load_all((images, np.arange(3)), 20)[0])
+    np.testing.assert_allclose(x, images[:, :, 5:25] / 127.5 - 1.0, atol=1e-6)
+    # Down to 8: 20x30 -> 8x12 (antialiased bilinear), then columns 2..10.
+    x, _ = helpers.collect(helpers.load_all((images, np.arange(3)), 8)[0])
+    for i in range(3):
+        np.testing.assert_allclose(x[i], helpers.pil_resize_crop(images[i] / 127.5 - 1.0, 8),
+                                   atol=1e-5)
+    # Portrait: the middle rows are kept.
+    portrait = np.ascontiguousarray(images.transpose(0, 2, 1, 3))  # [3, 30, 20, 3]
+    x, _ = helpers.collect(helpers.load_all((portrait, np.arange(3)), 20)[0])
+    np.testing.assert_allclose(x, portrait[:, 5:25] / 127.5 - 1.0, atol=1e-6)
+
+
+def test_shuffle_is_seeded_and_reshuffles_each_epoch():
+    def first_labels(seed, n_batches=3):
+        ds, _ = data.load_dataset("digits", resolution=8, global_batch_size=100, seed=seed)
+        return np.concatenate([y.numpy() for _, y in ds.take(n_batches)])
+
+    a, b, c = first_labels(3), first_labels(3), first_labels(4)
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert not np.array_equal(a, data.digits_arrays("train")[1][:300])
+
+    # With repeat, each epoch is a permutation of all examples, in a new order.
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1)
+    ds, _ = data.load_dataset((images, np.arange(10)), resolution=1, global_batch_size=10,
+                              seed=0)
+    epochs = [y.numpy() for _, y in ds.take(3)]
+    for e in epochs:
+        assert sorted(e.tolist()) == list(range(10))
+    assert not (np.array_equal(epochs[0], epochs[1]) and np.array_equal(epochs[1], epochs[2]))
+
+
+def test_random_flip_flips_some_images_left_right(helpers):
+    rng = np.random.RandomState(3)
+    images = rng.randint(0, 256, (40, 5, 5, 3), dtype=np.uint8)
+    expected = images / 127.5 - 1.0
+    ds, _ = helpers.load_all((images, np.arange(40)), 5, random_flip=True, seed=7)
+    x, y = helpers.collect(ds)
+    np.testing.assert_array_equal(y, np.arange(40))
+    flipped = []
+    for i in range(40):
+        if np.allclose(x[i], expected[i], atol=1e-6):
+            flipped.append(False)
+        else:
+            np.testing.assert_allclose(x[i], np.flip(expected[i], axis=1), atol=1e-6)
+            flipped.append(True)
+    assert 5 < sum(flipped) < 35
+    ds, _ = helpers.load_all((images, np.arange(40)), 5, random_flip=True, seed=7)
+    x2, _ = helpers.collect(ds)
+    np.testing.assert_array_equal(x, x2)
+
+
+def test_drop_remainder_and_batch_shapes():
+    images = np.zeros((10, 3, 3), np.uint8)
+    labels = np.arange(10) % 2
+    ds, info = data.load_dataset((images, labels), resolution=4, global_batch_size=4,
+                                 shuffle=False, repeat=False)
+    assert ds.element_spec[0].shape == (4, 4, 4, 3)
+    assert ds.element_spec[1].shape == (4,)
+    assert [x.shape[0] for x, _ in ds] == [4, 4]
+    assert info.num_examples == 10
+    ds, _ = data.load_dataset((images, labels), resolution=4, global_batch_size=4,
+                              shuffle=False, repeat=False, drop_remainder=False)
+    assert [x.shape[0] for x, _ in ds] == [4, 4, 2]
+    # Repeated: batches cross epoch boundaries, always full.
+    ds, _ = data.load_dataset((images, labels), resolution=4, global_batch_size=4)
+    assert [x.shape[0] for x, _ in ds.take(5)] == [4] * 5
+
+
+def test_distributes_over_two_replicas():
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    ds, _ = data.load_dataset("digits", resolution=8, global_batch_size=8, seed=0)
+    dist = strategy.experimental_distribute_dataset(ds)
+    x, y = next(iter(dist))
+    per_replica = strategy.experimental_local_results(x)
+    assert len(per_replica) == 2
+    assert [t.shape for t in per_replica] == [(4, 8, 8, 3), (4, 8, 8, 3)]
