@@ -1,6 +1,7 @@
-"""Classifiers that map images to logits and pooled activations, loaded locally.
+"""Loaders of the classifiers that map images to logits and pooled activations.
 
-Nothing is downloaded. A classifier is one of:
+Nothing is downloaded. Paths may be local or on any TensorFlow filesystem
+(`gs://...`): they are checked with `tf.io.gfile`. A classifier is one of:
 
 - TF-GAN's Inception network, the TF-Hub module
   https://tfhub.dev/tensorflow/tfgan/eval/inception/1, from a local directory or
@@ -11,18 +12,23 @@ Nothing is downloaded. A classifier is one of:
 - a Keras model, in memory or as a `.keras` file (`keras_classifier`); the domain
   classifier of `sagan_tf.metrics.domain_classifier` is one.
 
-All are wrapped in a `Classifier`, whose `logits_and_activations(images)` takes
-float32 images in [-1, 1] of any size and resizes them to the classifier's input
-size.
+All are wrapped in a `Classifier` (`sagan_tf.metrics.classifier`), whose
+`logits_and_activations(images)` takes float32 images in [-1, 1] of any size and
+resizes them to the classifier's input size. TF-Hub caches are searched by
+`sagan_tf.metrics.hub_cache`.
 """
 
-import hashlib
 import os
-import tempfile
 
 import keras
-import numpy as np
 import tensorflow as tf
+
+from sagan_tf import compat
+from sagan_tf.metrics import keras_files
+from sagan_tf.metrics.classifier import Classifier
+from sagan_tf.metrics.classifier import ClassifierNotFoundError
+from sagan_tf.metrics.hub_cache import default_hub_cache_dir
+from sagan_tf.metrics.hub_cache import find_in_hub_cache
 
 # TF-GAN's Inception module (`tfgan.eval.INCEPTION_TFHUB` and friends).
 INCEPTION_HANDLE = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
@@ -34,99 +40,6 @@ INCEPTION_HANDLES = (
 INCEPTION_INPUT_SIZE = 299
 INCEPTION_LOGITS = "logits"
 INCEPTION_ACTIVATIONS = "pool_3"
-
-_TFHUB_CACHE_ENV = "TFHUB_CACHE_DIR"
-
-
-class ClassifierNotFoundError(FileNotFoundError):
-    """The classifier named by `--classifier` is not available locally."""
-
-
-class Classifier:
-    """An image classifier returning logits and pooled activations.
-
-    Args:
-        fn: callable mapping float32 images `[B, H, W, C]` in [-1, 1] at
-            `input_size` to a pair `(logits [B, ...], activations [B, ...])`;
-            both are flattened to 2D.
-        input_size: `(height, width)` the classifier expects.
-        name: a name for messages and reports.
-        channels: number of image channels the classifier expects.
-        num_classes: number of logits; found with one probe call if `None`.
-        num_features: size of the activations; found with one probe call if
-            `None`.
-    """
-
-    def __init__(self, fn, input_size, name, channels=3, num_classes=None,
-                 num_features=None):
-        self.input_size = _as_size(input_size)
-        self.name = name
-        self.channels = int(channels)
-        self._fn = fn
-        # Images are resized before the call, so only the batch size varies.
-        self._compiled = tf.function(self._forward, input_signature=[
-            tf.TensorSpec([None, *self.input_size, self.channels], tf.float32)])
-        if num_classes is None or num_features is None:
-            probe = tf.zeros([1, *self.input_size, self.channels], tf.float32)
-            logits, activations = self._compiled(probe)
-            num_classes = int(logits.shape[-1])
-            num_features = int(activations.shape[-1])
-        self.num_classes = int(num_classes)
-        self.num_features = int(num_features)
-
-    def _forward(self, images):
-        logits, activations = self._fn(images)
-        batch = tf.shape(images)[0]
-        logits = tf.reshape(tf.cast(logits, tf.float32), [batch, -1])
-        activations = tf.reshape(tf.cast(activations, tf.float32), [batch, -1])
-        return logits, activations
-
-    def logits_and_activations(self, images):
-        """Runs the classifier on a batch of images.
-
-        Args:
-            images: `[B, H, W, C]` images, float in [-1, 1] (uint8 in [0, 255] is
-                converted), of any size: they are resized (bilinear) to
-                `input_size`. One-channel images are repeated to three channels
-                when the classifier expects three.
-
-        Returns:
-            Tuple `(logits, activations)` of float32 `tf.Tensor`s of shapes
-            `[B, num_classes]` and `[B, num_features]`.
-        """
-        images = self.preprocess(images)
-        return self._compiled(images)
-
-    def preprocess(self, images):
-        """Converts, validates and resizes `images` as `logits_and_activations` does."""
-        images = tf.convert_to_tensor(images)
-        if images.shape.rank != 4:
-            raise ValueError("`images` must be a 4D batch [batch, height, width, "
-                             f"channels]. Received: shape={images.shape}")
-        if images.dtype == tf.uint8:
-            images = tf.cast(images, tf.float32) / 127.5 - 1.0
-        elif images.dtype.is_floating:
-            images = tf.cast(images, tf.float32)
-        else:
-            raise ValueError("`images` must be float in [-1, 1] or uint8. "
-                             f"Received: dtype={images.dtype.name}")
-        channels = images.shape[-1]
-        if channels == 1 and self.channels == 3:
-            images = tf.tile(images, [1, 1, 1, 3])
-        elif channels != self.channels:
-            raise ValueError(f"Classifier '{self.name}' expects {self.channels}-channel "
-                             f"images. Received: shape={images.shape}")
-        if tuple(images.shape[1:3]) != self.input_size:
-            images = tf.image.resize(images, self.input_size, method="bilinear")
-        return images
-
-    def __call__(self, images):
-        return self.logits_and_activations(images)
-
-    def __repr__(self):
-        return (f"<Classifier '{self.name}' input_size={self.input_size} "
-                f"num_classes={getattr(self, 'num_classes', '?')} "
-                f"num_features={getattr(self, 'num_features', '?')}>")
 
 
 def load_classifier(classifier, *, input_size=None, logits_key=None,
@@ -183,15 +96,15 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
             raise ClassifierNotFoundError(_not_found_message(
                 classifier, "it is not in the TF-Hub cache directory "
                 f"{hub_cache_dir or default_hub_cache_dir()} (folder "
-                f"{_hub_cache_folder(classifier)})"))
+                f"{compat.tfhub_cache_folder(classifier)})"))
         return saved_model_classifier(path, **saved_model_kwargs)
-    if not os.path.exists(classifier):
+    if not tf.io.gfile.exists(classifier):
         raise ClassifierNotFoundError(_not_found_message(
             classifier, f"the path {classifier} does not exist"))
     if classifier.endswith(".keras"):
         return keras_classifier(classifier, input_size=input_size,
                                 activations_layer=activations_layer)
-    if os.path.isdir(classifier) and _is_saved_model(classifier):
+    if tf.io.gfile.isdir(classifier) and _is_saved_model(classifier):
         return saved_model_classifier(classifier, **saved_model_kwargs)
     raise ValueError(
         f"`--classifier={classifier}` is neither a `.keras` file nor a directory "
@@ -226,7 +139,7 @@ def inception_classifier(path=None, input_size=INCEPTION_INPUT_SIZE,
             raise ClassifierNotFoundError(_not_found_message(
                 "inception", "TF-GAN's Inception module is not in the TF-Hub cache "
                 f"directory {hub_cache_dir or default_hub_cache_dir()}"))
-    elif not os.path.isdir(path):
+    elif not tf.io.gfile.isdir(path):
         raise ClassifierNotFoundError(_not_found_message(
             path, f"the directory {path} does not exist"))
     classifier = saved_model_classifier(
@@ -269,7 +182,7 @@ def saved_model_classifier(path, input_size=None, logits_key=None,
     import tensorflow_hub  # Imported here: only SavedModel loading needs it.
 
     path = os.fspath(path)
-    if not os.path.isdir(path):
+    if not tf.io.gfile.isdir(path):
         raise ClassifierNotFoundError(_not_found_message(
             path, f"the directory {path} does not exist"))
     default_keys = logits_key is None and activations_key is None
@@ -324,7 +237,8 @@ def keras_classifier(model, input_size=None, activations_layer=None,
     model must be Functional or Sequential (layer outputs must be reachable).
 
     Args:
-        model: a `keras.Model`, or the path of a `.keras` file.
+        model: a `keras.Model`, or the path of a `.keras` file (local or on any
+            TensorFlow filesystem, see `sagan_tf.metrics.keras_files`).
         input_size: image size, int or `(height, width)`; default from the model's
             input shape.
         activations_layer: name of the layer giving the activations.
@@ -337,10 +251,10 @@ def keras_classifier(model, input_size=None, activations_layer=None,
     """
     if not isinstance(model, keras.Model):
         path = os.fspath(model)
-        if not os.path.exists(path):
+        if not tf.io.gfile.exists(path):
             raise ClassifierNotFoundError(_not_found_message(
                 path, f"the path {path} does not exist"))
-        model = keras.saving.load_model(path, compile=False)
+        model = keras_files.load_keras_file(path)
     try:
         inputs = model.inputs
         if len(inputs) == 1:
@@ -383,58 +297,8 @@ def keras_classifier(model, input_size=None, activations_layer=None,
     return classifier
 
 
-def default_hub_cache_dir():
-    """The TF-Hub cache directory, found as `tensorflow_hub` finds it.
-
-    `tensorflow_hub.resolver.tfhub_cache_dir(use_temp=True)`: the `TFHUB_CACHE_DIR`
-    environment variable, else the `--tfhub_cache_dir` absl flag (when defined and
-    parsed), else `<tempdir>/tfhub_modules`.
-    """
-    cache_dir = os.environ.get(_TFHUB_CACHE_ENV)
-    if not cache_dir:
-        try:
-            from absl import flags
-
-            flag = flags.FLAGS["tfhub_cache_dir"]
-            if flags.FLAGS.is_parsed() and flag.value:
-                cache_dir = flag.value
-        except (ImportError, KeyError):
-            pass
-    return cache_dir or os.path.join(tempfile.gettempdir(), "tfhub_modules")
-
-
-def find_in_hub_cache(handles, cache_dir=None):
-    """Finds a TF-Hub module that `tensorflow_hub` downloaded into its cache.
-
-    `tensorflow_hub` stores the module of handle `h` (a URL) in
-    `<cache_dir>/<sha1(h).hexdigest()>/`, with a `<sha1>.descriptor.txt` file next
-    to it, and takes a non-empty directory as a finished download
-    (`compressed_module_resolver._module_dir` and `resolver.atomic_download`).
-    This looks there without any network access.
-
-    Args:
-        handles: a handle or a sequence of handles to try in order.
-        cache_dir: cache directory; default `default_hub_cache_dir()`.
-
-    Returns:
-        The module directory, or `None` if no handle is cached.
-    """
-    if isinstance(handles, str):
-        handles = (handles,)
-    cache_dir = cache_dir or default_hub_cache_dir()
-    for handle in handles:
-        path = os.path.join(cache_dir, _hub_cache_folder(handle))
-        if os.path.isdir(path) and os.listdir(path):
-            return path
-    return None
-
-
-def _hub_cache_folder(handle):
-    return hashlib.sha1(handle.encode("utf8")).hexdigest()
-
-
 def _is_saved_model(path):
-    return any(os.path.exists(os.path.join(path, name))
+    return any(tf.io.gfile.exists(os.path.join(path, name))
                for name in ("saved_model.pb", "saved_model.pbtxt"))
 
 
@@ -470,16 +334,6 @@ def _saved_model_call(module, path, signature):
     return (lambda images: concrete(**{input_name: images})), input_spec
 
 
-def _as_size(size):
-    if isinstance(size, (int, np.integer)):
-        size = (size, size)
-    size = tuple(int(s) for s in size)
-    if len(size) != 2 or min(size) < 1:
-        raise ValueError("`input_size` must be a positive int or (height, width). "
-                         f"Received: input_size={size}")
-    return size
-
-
 def _not_found_message(classifier, reason):
     return (
         f"Classifier not found: `--classifier={classifier}`: {reason}. Nothing is "
@@ -489,7 +343,7 @@ def _not_found_message(classifier, reason):
         "), untar it into a directory (`mkdir inception && tar -xzf "
         "inception.tar.gz -C inception`) and pass `--classifier=/path/to/inception`"
         f" (or put it in the TF-Hub cache directory {default_hub_cache_dir()}, under the "
-        f"folder {_hub_cache_folder(INCEPTION_HANDLE)}, and pass "
+        f"folder {compat.tfhub_cache_folder(INCEPTION_HANDLE)}, and pass "
         "`--classifier=inception`). For datasets where Inception does not fit "
         "(such as digits), use `--classifier=domain` to train and use a domain "
         "classifier, or pass a `.keras` model or SavedModel of your own.")

@@ -9,13 +9,13 @@ classifiers are not comparable; keep the saved `.keras` file to reuse it.
 """
 
 import os
-import tempfile
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from sagan_tf.metrics.classifiers import keras_classifier
+from sagan_tf.metrics import keras_files
+from sagan_tf.metrics.classifier_loaders import keras_classifier
 
 DEFAULT_FEATURE_DIM = 128
 FEATURES_LAYER = "features"
@@ -149,7 +149,8 @@ def load_or_train_domain_classifier(path, train_data=None, test_data=None,
     """The domain classifier at `path`, trained and saved there first if missing.
 
     Args:
-        path: `.keras` file to load, or to save the trained model to.
+        path: `.keras` file to load, or to save the trained model to; local or on any
+            TensorFlow filesystem (`gs://...`, see `sagan_tf.metrics.keras_files`).
         train_data: training data (see `train_domain_classifier`); needed only if
             `path` does not exist yet.
         test_data: held-out data; if given, the test accuracy is computed (and
@@ -174,8 +175,8 @@ def load_or_train_domain_classifier(path, train_data=None, test_data=None,
     if not path.endswith(".keras"):
         raise ValueError("`path` must be a `.keras` file. "
                          f"Received: path={path}")
-    if os.path.exists(path):
-        model = keras.saving.load_model(path, compile=False)
+    if tf.io.gfile.exists(path):
+        model = keras_files.load_keras_file(path)
         saved_classes = int(model.output_shape[-1])
         if num_classes is not None and saved_classes != int(num_classes):
             raise ValueError(
@@ -200,7 +201,7 @@ def load_or_train_domain_classifier(path, train_data=None, test_data=None,
         model, accuracy = train_domain_classifier(
             train_data, num_classes, test_data, epochs=epochs, batch_size=batch_size,
             seed=seed, verbose=verbose)
-        _save_atomically(model, path)
+        keras_files.save_keras_file(model, path)
         if verbose:
             print(f"Saved domain classifier to {path}")
     return domain_classifier_from_model(model), accuracy
@@ -215,19 +216,6 @@ def domain_classifier_from_model(model):
                                   outputs_probabilities=False)
     classifier.name = "domain"
     return classifier
-
-
-def _save_atomically(model, path):
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".keras", dir=directory)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
 
 
 def _check_num_classes(num_classes):

@@ -1,12 +1,14 @@
-"""The domain classifier on scikit-learn's digits: accuracy, reuse and FID sanity."""
+"""The domain classifier on scikit-learn's digits: accuracy, reuse (local and ram://), FID."""
 
 import os
+import uuid
 
 import numpy as np
 import pytest
 import sklearn.model_selection
+import tensorflow as tf
 
-from sagan_tf.metrics import classifiers
+from sagan_tf.metrics import classifier_loaders
 from sagan_tf.metrics import domain_classifier
 from sagan_tf.metrics import evaluation
 from sagan_tf.metrics import scores
@@ -62,7 +64,7 @@ def test_saved_file_is_reused(trained, split):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
     # The generic loader reads the same file with the penultimate layer, which
     # is the features layer.
-    generic = classifiers.load_classifier(path)
+    generic = classifier_loaders.load_classifier(path)
     np.testing.assert_allclose(generic(images)[1], classifier(images)[1], rtol=1e-5,
                                atol=1e-5)
 
@@ -130,3 +132,26 @@ def test_training_errors(tmp_path, split):
                                                   NUM_CLASSES, epochs=1, verbose=0)
     with pytest.raises(ValueError, match=r"labels must be in \[0, 5\)"):
         domain_classifier.train_domain_classifier(train, 5, epochs=1, verbose=0)
+
+
+def test_saved_to_and_reloaded_from_a_tensorflow_filesystem(digits):
+    images, labels = digits[0][:40], digits[1][:40]
+    root = f"ram://sagan_test_{uuid.uuid4().hex}"
+    path = f"{root}/models/domain.keras"
+    try:
+        trained, accuracy = domain_classifier.load_or_train_domain_classifier(
+            path, (images, labels), num_classes=NUM_CLASSES, epochs=1, batch_size=20,
+            verbose=0)
+        assert accuracy is None
+        assert tf.io.gfile.listdir(f"{root}/models") == ["domain.keras"]
+        # No training data: it must load the file, with the same weights and logits.
+        loaded, _ = domain_classifier.load_or_train_domain_classifier(
+            path, num_classes=NUM_CLASSES, verbose=0)
+        for a, b in zip(loaded.model.get_weights(), trained.model.get_weights()):
+            np.testing.assert_array_equal(a, b)
+        for a, b in zip(loaded(images), trained(images)):
+            np.testing.assert_array_equal(a, b)
+        from_path = domain_classifier.domain_classifier_from_model(path)
+        np.testing.assert_array_equal(from_path(images)[0], trained(images)[0])
+    finally:
+        tf.io.gfile.rmtree(root)

@@ -1,0 +1,64 @@
+"""`.keras` model files on any TensorFlow filesystem: local, `gs://`, `s3://`, `ram://`.
+
+Keras reads and writes `.keras` files through local paths. These functions go through
+`tf.io.gfile` for everything else: a model is saved to a local temporary file and copied,
+and a URL is copied to a local temporary file to be loaded.
+"""
+
+import os
+import tempfile
+import uuid
+
+import keras
+import tensorflow as tf
+
+
+def load_keras_file(path):
+    """Loads the `.keras` file at `path` (uncompiled).
+
+    Args:
+        path: a local path, or a URL on any TensorFlow filesystem (a path holding "://",
+            which is first copied to a local temporary file).
+
+    Returns:
+        The `keras.Model`.
+    """
+    path = os.fspath(path)
+    if not _is_url(path):
+        return keras.saving.load_model(path, compile=False)
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        local = os.path.join(tmp_dir, "model.keras")
+        tf.io.gfile.copy(path, local)
+        return keras.saving.load_model(local, compile=False)
+
+
+def save_keras_file(model, path):
+    """Saves `model` to the `.keras` file `path`, atomically where the filesystem allows.
+
+    The model is saved to a local temporary file, copied next to `path` under a temporary
+    name, and renamed to `path` (replacing any file there): a reader sees the old file or
+    the new one, never a partial one (on local disks; object stores such as `gs://` rename
+    by copying). Missing parent directories are created.
+
+    Args:
+        model: a `keras.Model`.
+        path: a local path or a URL on any TensorFlow filesystem, ending in `.keras`.
+    """
+    path = os.fspath(path)
+    directory = os.path.dirname(path)
+    if directory:
+        tf.io.gfile.makedirs(directory)
+    tmp_remote = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+    with tempfile.TemporaryDirectory() as tmp_dir:
+        local = os.path.join(tmp_dir, "model.keras")
+        model.save(local)
+        try:
+            tf.io.gfile.copy(local, tmp_remote, overwrite=True)
+            tf.io.gfile.rename(tmp_remote, path, overwrite=True)
+        finally:
+            if tf.io.gfile.exists(tmp_remote):
+                tf.io.gfile.remove(tmp_remote)
+
+
+def _is_url(path):
+    return "://" in path
