@@ -12,7 +12,9 @@
 
 A version is written to a hidden temporary directory in `export_base`
 (`.tmp-<version>-*`, a name TF Serving ignores since it is not a number) and renamed
-into place when complete, so the server never sees a half-written version.
+into place when complete, so the server never sees a half-written version. Every file
+goes through `tf.io.gfile`, so `export_base` may be on any TF filesystem (gs://, s3://,
+hdfs://), as TF Serving's `base_path` may.
 
 TF Serving loads each version once: it does not notice a version directory whose
 files change. Publish new weights under a new version number; `overwrite` exists for
@@ -20,10 +22,8 @@ versions no server has loaded yet (it swaps directories with two renames, so for
 moment the version is absent).
 """
 
-import json
 import os
-import shutil
-import tempfile
+import uuid
 
 import tensorflow as tf
 from google.protobuf import text_format
@@ -31,6 +31,8 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from export import client, warmup
 from export.module import GeneratorModule
+from sagan_tf import storage
+from sagan_tf.run_dir import RunDir, export_versions
 
 MODEL_CONFIG_FILE = "models.config"
 METADATA_FILE = "sagan_tf.json"
@@ -43,12 +45,7 @@ _MODEL_CONFIG_HEADER = """\
 """
 
 
-def existing_versions(export_base):
-    """The version numbers (numeric subdirectories) in `export_base`, ascending."""
-    if not os.path.isdir(export_base):
-        return []
-    return sorted(int(name) for name in os.listdir(export_base)
-                  if name.isdigit() and os.path.isdir(os.path.join(export_base, name)))
+existing_versions = export_versions  # the export base layout lives in sagan_tf.run_dir
 
 
 def next_version(export_base):
@@ -68,7 +65,7 @@ def resolve_version(export_base, version=None, overwrite=False):
         return next_version(export_base)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ValueError(f"`version` must be a positive integer. Received: version={version}")
-    if os.path.exists(os.path.join(export_base, str(version))) and not overwrite:
+    if storage.exists(storage.join(export_base, str(version))) and not overwrite:
         raise FileExistsError(
             f"Version {version} already exists in {export_base!r}. TF Serving does not "
             "reload a version it has loaded: export the new weights as version "
@@ -100,12 +97,7 @@ def write_model_config(export_base, model_name=client.DEFAULT_MODEL_NAME, base_p
     base = config.model_config_list.config[0].base_path
     text = _MODEL_CONFIG_HEADER.format(base_path=base, config_file=MODEL_CONFIG_FILE)
     text += text_format.MessageToString(config)
-    path = os.path.join(export_base, MODEL_CONFIG_FILE)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-    return path
+    return storage.write_atomically(storage.join(export_base, MODEL_CONFIG_FILE), text)
 
 
 def export_generator(generator, export_base, version=None, *, num_classes, class_names=(),
@@ -130,12 +122,11 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
         The path of the new version directory.
     """
     version = resolve_version(export_base, version, overwrite)
-    os.makedirs(export_base, exist_ok=True)
+    storage.makedirs(export_base)
     module = GeneratorModule(generator, num_classes, class_names)
-    final = os.path.join(export_base, str(version))
-    tmp = tempfile.mkdtemp(prefix=f".tmp-{version}-", dir=export_base)
+    final = storage.join(export_base, str(version))
+    tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
     try:
-        os.chmod(tmp, 0o755)  # mkdtemp's 0700 would hide the version from another user
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         latent_dim = int(module.latent_dim.numpy())
         warmup.write_warmup_file(tmp, warmup.warmup_requests(
@@ -144,11 +135,10 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
                 "resolution": int(module.resolution.numpy()),
                 "class_names": [c.decode() for c in module.class_names.numpy()],
                 "signatures": sorted(module.signatures()), **(metadata or {})}
-        with open(os.path.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), "w") as f:
-            json.dump(info, f, indent=2, sort_keys=True)
+        storage.write_json(storage.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), info)
         _publish(tmp, final)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        storage.remove_tree(tmp)
         raise
     write_model_config(export_base, model_name, serving_base_path)
     return final
@@ -172,25 +162,26 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
     """
     # Fail on a bad or taken version before the (slow) restore.
     version = resolve_version(export_base, version, kwargs.get("overwrite", False))
-    from training.checkpointing import (  # pylint: disable=import-outside-toplevel
-        latest_checkpoint, load_generator)
-
-    checkpoint = checkpoint or latest_checkpoint(model_dir)
-    generator, config = load_generator(model_dir, use_ema=use_ema, checkpoint=checkpoint)
+    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint)
     ema = use_ema and config.ema_decay is not None
-    metadata = {"model_dir": os.path.abspath(model_dir), "checkpoint": checkpoint,
+    metadata = {"model_dir": _absolute(model_dir), "checkpoint": checkpoint,
                 "preset": config.preset, "ema": ema, **kwargs.pop("metadata", {})}
     return export_generator(generator, export_base, version, num_classes=config.num_classes,
                             class_names=config.class_names, metadata=metadata, **kwargs)
 
 
+def _absolute(path):
+    return path if storage.is_remote(path) else os.path.abspath(path)
+
+
 def _publish(tmp, final):
-    """Renames the complete `tmp` to `final`, replacing an existing `final`."""
-    if not os.path.exists(final):
-        os.rename(tmp, final)
+    """Moves the complete `tmp` to `final`, replacing an existing `final`."""
+    last = ("saved_model.pb",)
+    if not storage.exists(final):
+        storage.move_tree(tmp, final, last)
         return
     parent, name = os.path.split(final)
-    old = tempfile.mkdtemp(prefix=f".replaced-{name}-", dir=parent)
-    os.rename(final, os.path.join(old, name))
-    os.rename(tmp, final)
-    shutil.rmtree(old, ignore_errors=True)
+    old = storage.join(parent, f".replaced-{name}-{uuid.uuid4().hex[:8]}")
+    storage.move_tree(final, old)
+    storage.move_tree(tmp, final, last)
+    storage.remove_tree(old)

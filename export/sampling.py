@@ -14,13 +14,13 @@ SavedModel; z always comes from `sagan_tf.noise.latents`, the formula of the exp
 """
 
 import dataclasses
-import os
 
 import numpy as np
 import tensorflow as tf
 
 from sagan_tf import noise
 from sagan_tf import grid as grid_lib
+from sagan_tf.run_dir import RunDir, resolve_saved_model
 
 
 class Sampler:
@@ -50,9 +50,7 @@ class Sampler:
     @classmethod
     def from_model_dir(cls, model_dir, use_ema=True, checkpoint=None, batch_size=64):
         """The generator of a `sagan-train` run (its EMA generator when it kept one)."""
-        from training.checkpointing import load_generator  # pylint: disable=import-outside-toplevel
-
-        generator, config = load_generator(model_dir, use_ema=use_ema, checkpoint=checkpoint)
+        generator, config, _ = RunDir(model_dir).load_generator(use_ema, checkpoint)
         latent_dim = int(generator.inputs[0].shape[-1])
 
         @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32),
@@ -170,26 +168,8 @@ def interpolation_grid(sampler, seed_start, seed_end, steps=8, truncation=0.0, l
     return _sheet(sampler, z, labels, padding)
 
 
-def resolve_saved_model(path):
-    """`path` if it holds a SavedModel, else the highest numeric version inside it."""
-    if tf.io.gfile.exists(os.path.join(path, "saved_model.pb")):
-        return path
-    versions = sorted(int(n.rstrip("/")) for n in
-                      (tf.io.gfile.listdir(path) if tf.io.gfile.isdir(path) else [])
-                      if n.rstrip("/").isdigit()
-                      and tf.io.gfile.exists(os.path.join(path, n.rstrip("/"), "saved_model.pb")))
-    if not versions:
-        raise FileNotFoundError(
-            f"No SavedModel in {path!r}: pass a version directory (with saved_model.pb) or "
-            "an export_base holding numbered versions, as `sagan-export` writes them.")
-    return os.path.join(path, str(versions[-1]))
-
-
 def save_sheet(sheet, path):
     """Writes `sheet.grid` as a PNG (creating the directory); returns the path."""
-    directory = os.path.dirname(path)
-    if directory:
-        os.makedirs(directory, exist_ok=True)
     return grid_lib.save_png(sheet.grid, path)
 
 

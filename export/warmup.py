@@ -61,7 +61,7 @@ def warmup_requests(latent_dim, num_classes, batch_sizes=(1,),
 def write_warmup_file(saved_model_dir, logs):
     """Writes `logs` to `<saved_model_dir>/assets.extra/tf_serving_warmup_requests`."""
     directory = os.path.join(saved_model_dir, ASSETS_EXTRA)
-    os.makedirs(directory, exist_ok=True)
+    tf.io.gfile.makedirs(directory)
     path = os.path.join(directory, WARMUP_FILE)
     with tf.io.TFRecordWriter(path) as writer:
         for log in logs:

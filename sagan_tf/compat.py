@@ -22,3 +22,15 @@ def tfhub_cache_folder(handle):
     Checked on tensorflow-hub 0.16.1.
     """
     return hashlib.sha1(handle.encode("utf8")).hexdigest()
+
+
+def optimizer_iterations_key(name):
+    """The key of a Keras 3 optimizer's step counter in a `tf.train.Checkpoint` that
+    tracks the optimizer as `name`: `<name>/_iterations/.ATTRIBUTES/VARIABLE_VALUE`.
+
+    Keras 3 stores the counter as the private attribute `_iterations`, so the key
+    spells a private name; reading it from the checkpoint file tells the step of a
+    checkpoint without building the model. No upstream issue: the layout is how
+    `tf.train.Checkpoint` names tracked attributes. Checked on Keras 3.15.1.
+    """
+    return f"{name}/_iterations/.ATTRIBUTES/VARIABLE_VALUE"

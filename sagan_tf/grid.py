@@ -1,6 +1,10 @@
 """Image grids for sample sheets, TensorBoard and PNG files (NumPy and Pillow)."""
 
+import io
+
 import numpy as np
+
+from sagan_tf import storage
 
 
 def to_uint8(images):
@@ -34,11 +38,12 @@ def make_grid(images, rows, padding=2, pad_value=255):
 
 
 def save_png(grid, path):
-    """Writes a uint8 [H, W, 1 or 3] array as a PNG."""
+    """Writes a uint8 [H, W, 1 or 3] array as a PNG (any TF filesystem, atomically)."""
     from PIL import Image  # pylint: disable=import-outside-toplevel
 
     grid = np.asarray(grid)
     if grid.shape[-1] == 1:
         grid = grid[..., 0]
-    Image.fromarray(grid).save(path)
-    return path
+    buffer = io.BytesIO()
+    Image.fromarray(grid).save(buffer, format="PNG")
+    return storage.write_atomically(path, buffer.getvalue())

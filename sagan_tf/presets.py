@@ -84,6 +84,27 @@ GENERATOR_DEFAULTS = {
 DISCRIMINATOR_DEFAULTS = dict(COMMON_DEFAULTS)
 
 
+DEFAULT_PRESET = "sagan32"
+
+# What each network setting means (plain data; the programs' --g_<key>/--d_<key> help).
+NETWORK_SETTING_HELP = {
+    "latent_dim": "size of z",
+    "initial_size": "height and width of the first feature map",
+    "channels": "output channels of each residual block (comma-separated)",
+    "downsample": "whether each block halves the resolution (comma-separated true/false)",
+    "attention_resolutions": "feature-map resolutions with self-attention "
+                             "(comma-separated; empty: none, the SNGAN baseline)",
+    "pool_keys": "2x2 max-pool the attention keys and values (the authors' code)",
+    "power_iterations": "spectral-norm power iterations per training step",
+    "attention_query_chunk_size": "attention queries per chunk, to bound memory "
+                                  "(unset: all at once)",
+    "bn_momentum": "batch-norm moving-average momentum",
+    "bn_epsilon": "batch-norm epsilon",
+    "synchronized_bn": "batch-norm statistics over the global batch of all replicas",
+    "fused_bn": "batch norm as one fused scale-and-shift (false: Keras' layer)",
+}
+
+
 def get_preset(name):
     """Returns a deep copy of the preset `name` (or of a preset dict passed in)."""
     if isinstance(name, dict):

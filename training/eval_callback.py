@@ -4,9 +4,10 @@ Every `every_n_steps` generator steps (the G optimizer's `iterations`, read in
 `on_train_batch_end`, so the schedule follows the run's step count across
 resumes and does not depend on epochs or `steps_per_execution`), the callback
 evaluates `model.sampling_generator()` (the EMA generator when the run keeps one)
-with `metrics.evaluate` on `num_samples` images and the noise of `sagan-eval`
-(`training.evaluate.latents(seed, ...)`, the same z at every evaluation, so the
-numbers of two steps differ by the weights only), then, on the chief:
+with `sagan_tf.evaluation.evaluate_source`, the evaluation of `sagan-eval`, with the
+same settings and defaults (`EvalSettings`; `num_samples` is the run's smaller
+`--eval_num_samples`) and its noise (the same z at every evaluation, so the numbers of
+two steps differ by the weights only), then, on the chief:
 
 - writes the metrics as TensorBoard scalars `eval/fid`, `eval/kid`,
   `eval/inception_score` (and `eval/kid_std`, `eval/intra_fid`,
@@ -39,7 +40,6 @@ A run resumed from an earlier checkpoint re-evaluates the steps it repeats:
 
 import json
 import math
-import os
 import time
 
 import keras
@@ -47,14 +47,11 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from training import evaluate as evaluation
+from sagan_tf import evaluation, storage
+from sagan_tf.run_dir import RunDir, make_checkpoint
 from training import summaries
-from training.checkpointing import make_checkpoint
 
-BEST_DIR = "best_fid"
 BEST_FILE = "best_fid.json"
-JSONL_FILE = "eval.jsonl"
-LOG_SUBDIR = os.path.join("logs", "eval")
 TAG_PREFIX = "eval/"
 
 
@@ -74,12 +71,14 @@ class EvalCallback(keras.callbacks.Callback):
             steps run per `on_train_batch_end` call, after the call that passes a
             multiple).
         num_samples: fake (and at most real) images per evaluation.
-        batch_size: images per generator call.
-        seed: seed of the noise, the fake labels and the real activations' shuffle.
+        batch_size: images per generator call (default: `EvalSettings`').
+        seed: seed of the noise, the fake labels and the real activations' shuffle
+            (default: `EvalSettings`').
         log_dir: TensorBoard directory (default `<model_dir>/logs/eval`).
         is_chief: whether this process evaluates and writes; pass
             `training.strategy.is_chief(strategy)`.
-        compute_intra_fid: also compute intra-FID (slow for many classes).
+        compute_intra_fid: also compute intra-FID (default: `EvalSettings`'; slow for
+            many classes).
         evaluate_at_end: also evaluate in `on_train_end` if the last step was not
             evaluated.
         verbose: print one line per evaluation.
@@ -88,8 +87,8 @@ class EvalCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, classifier, real_data, num_classes, model_dir, every_n_steps=1000,
-                 num_samples=1000, batch_size=100, seed=0, log_dir=None, is_chief=True,
-                 compute_intra_fid=False, evaluate_at_end=False, verbose=1,
+                 num_samples=1000, batch_size=None, seed=None, log_dir=None, is_chief=True,
+                 compute_intra_fid=None, evaluate_at_end=False, verbose=1,
                  evaluate_fn=None):
         super().__init__()
         if not isinstance(every_n_steps, int) or every_n_steps < 1:
@@ -99,29 +98,33 @@ class EvalCallback(keras.callbacks.Callback):
             raise ValueError("`real_data` must be re-iterable (arrays, a list of batches, "
                              "a tf.data.Dataset or a callable returning batches), not an "
                              "iterator that the first evaluation would exhaust.")
+        given = dict(num_samples=num_samples, batch_size=batch_size, seed=seed,
+                     intra_fid=compute_intra_fid)
+        self.settings = evaluation.EvalSettings(progress=False, **{
+            name: value for name, value in given.items() if value is not None})
         self.classifier = classifier
         self.real_data = real_data
         self.num_classes = int(num_classes)
         self.model_dir = model_dir
         self.every_n_steps = every_n_steps
-        self.num_samples = int(num_samples)
-        self.batch_size = int(batch_size)
-        self.seed = int(seed)
-        self.log_dir = log_dir or os.path.join(model_dir, LOG_SUBDIR)
+        self.num_samples = self.settings.num_samples
+        self.batch_size = self.settings.batch_size
+        self.seed = self.settings.seed
+        run_dir = RunDir(model_dir)
+        self.log_dir = log_dir or storage.join(run_dir.logs, "eval")
         self.is_chief = bool(is_chief)
-        self.compute_intra_fid = compute_intra_fid
         self.evaluate_at_end = evaluate_at_end
         self.verbose = verbose
         self.evaluate_fn = evaluate_fn
-        self.best_dir = os.path.join(model_dir, BEST_DIR)
-        self.jsonl_path = os.path.join(model_dir, JSONL_FILE)
+        self.best_dir = run_dir.best_fid
+        self.jsonl_path = run_dir.eval_log
         self.best_fid = math.inf
         self.best_step = None
         self.history = []  # (step, metrics) of this process's evaluations.
         self._last_step = None
         self._writer = None
         self._manager = None
-        self._calls = {}
+        self._sources = {}
 
     # -- Keras hooks ----------------------------------------------------------------
 
@@ -158,14 +161,12 @@ class EvalCallback(keras.callbacks.Callback):
         """Evaluates the model now, logs as of `step`; returns the metrics dict."""
         start = time.time()
         generator = self.model.sampling_generator()
-        call = self._calls.get(id(generator))
-        if call is None:
-            call = self._calls[id(generator)] = evaluation.keras_generator_call(generator)
-        results = evaluation.evaluate_call(
-            call, int(generator.inputs[0].shape[-1]), self._real_batches(), self.classifier,
-            self.num_samples, self.batch_size, self.num_classes, seed=self.seed,
-            compute_intra_fid=self.compute_intra_fid, progress=False,
-            evaluate_fn=self.evaluate_fn)
+        source = self._sources.get(id(generator))
+        if source is None:
+            source = self._sources[id(generator)] = evaluation.from_keras(generator)
+        results = evaluation.evaluate_source(source, self._real_batches(), self.classifier,
+                                             self.settings, self.num_classes,
+                                             evaluate_fn=self.evaluate_fn)
         seconds = time.time() - start
         self.history.append((step, dict(results)))
         fid = results.get("fid")
@@ -205,9 +206,9 @@ class EvalCallback(keras.callbacks.Callback):
         self._writer.flush()
 
     def _append_jsonl(self, record):
-        os.makedirs(os.path.dirname(os.path.abspath(self.jsonl_path)), exist_ok=True)
-        with open(self.jsonl_path, "a") as f:
-            f.write(json.dumps(record, sort_keys=True) + "\n")
+        line = json.dumps(record, sort_keys=True) + "\n"
+        old = storage.read_text(self.jsonl_path) if storage.exists(self.jsonl_path) else ""
+        storage.write_atomically(self.jsonl_path, old + line)  # no append on object stores
 
     def _save_best(self, step, results):
         if self._manager is None:
@@ -215,17 +216,14 @@ class EvalCallback(keras.callbacks.Callback):
                                                        self.best_dir, max_to_keep=1)
         path = self._manager.save(checkpoint_number=int(step))
         self.best_fid, self.best_step = float(results["fid"]), int(step)
-        evaluation.write_json(
+        storage.write_json(
+            storage.join(self.best_dir, BEST_FILE),
             dict(step=int(step), checkpoint=path, fid=float(results["fid"]),
-                 metrics=results, num_samples=self.num_samples, seed=self.seed),
-            os.path.join(self.best_dir, BEST_FILE))
+                 metrics=results, num_samples=self.num_samples, seed=self.seed))
         logging.info("Step %d: best FID %.4f so far, saved %s", step, self.best_fid, path)
 
 
 def read_best(model_dir):
     """The contents of `<model_dir>/best_fid/best_fid.json`, or None."""
-    path = os.path.join(model_dir, BEST_DIR, BEST_FILE)
-    if not os.path.exists(path):
-        return None
-    with open(path) as f:
-        return json.load(f)
+    path = storage.join(RunDir(model_dir).best_fid, BEST_FILE)
+    return storage.read_json(path) if storage.exists(path) else None

@@ -1,19 +1,17 @@
 """Builds or restores the SAGAN model of a run and trains it with `fit` and callbacks."""
 
-import os
-
 import keras
 import tensorflow as tf
 from absl import logging
 
+from sagan_tf import evaluation
+from sagan_tf.run_dir import RunDir
+from sagan_tf.train_config import build_model, compile_model
 from training import callbacks as cb
 from training import pipeline, summaries
 from training import strategy as strategy_lib
-from training.checkpointing import CheckpointWriter, build_model, compile_model
-
-LOG_DIR = "logs"
-SAMPLES_DIR = "samples"
-LOSSES_FILE = "losses.csv"
+from training.checkpointing import CheckpointWriter
+from training.eval_callback import EvalCallback
 
 
 def build(config, strategy):
@@ -45,7 +43,7 @@ def fit(config, strategy, dataset, model):
     checkpoints = CheckpointWriter(model, config.model_dir, config.keep_checkpoints, chief)
     start = checkpoints.restore_latest()
     if chief:
-        config.save()
+        RunDir(config.model_dir).save_config(config)
     logging.info("%s; %s.", strategy_lib.describe(strategy),
                  f"resumed at step {start}" if start else "new run")
     if start >= config.steps:
@@ -75,13 +73,14 @@ def fit(config, strategy, dataset, model):
 
 def _chief_callbacks(config, start):
     """The callbacks that write files: the chief's only."""
-    writer = tf.summary.create_file_writer(os.path.join(config.model_dir, LOG_DIR))
+    run_dir = RunDir(config.model_dir)
+    writer = tf.summary.create_file_writer(run_dir.logs)
     with writer.as_default(step=start):
         summaries.text("config", f"```\n{config.to_json()}\n```")
-    samples_dir = os.path.join(config.model_dir, SAMPLES_DIR)
+    samples_dir = run_dir.samples
     extra = [_eval_callback(config)] if config.eval_every else []
     return extra + [
-        cb.LossCSVLogger(os.path.join(config.model_dir, LOSSES_FILE), start_step=start),
+        cb.LossCSVLogger(run_dir.losses, start_step=start),
         cb.ScalarSummaries(writer, config.log_every),
         cb.SampleGrid(writer, samples_dir, config.sample_every, config.num_classes,
                       seed=config.seed),
@@ -92,21 +91,18 @@ def _chief_callbacks(config, start):
 
 def _eval_callback(config):
     """EvalCallback every `config.eval_every` steps; its classifier is built in float32."""
-    from training import evaluate  # pylint: disable=import-outside-toplevel
-    from training.eval_callback import EvalCallback  # pylint: disable=import-outside-toplevel
-
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
-        classifier, _ = evaluate.load_eval_classifier(
+        classifier, _ = evaluation.load_eval_classifier(
             config.eval_classifier, dataset=config.dataset, data_dir=config.data_dir,
             resolution=config.resolution, num_classes=config.num_classes,
-            domain_classifier_path=os.path.join(config.model_dir,
-                                                evaluate.DOMAIN_CLASSIFIER_FILE))
-        real = evaluate.real_batches(config.dataset, config.resolution, 100,
-                                     data_dir=config.data_dir)
+            domain_classifier_path=RunDir(config.model_dir).domain_classifier)
+        settings = evaluation.EvalSettings(num_samples=config.eval_num_samples)
+        real = evaluation.real_batches(config.dataset, config.resolution, settings.batch_size,
+                                       data_dir=config.data_dir)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     return EvalCallback(classifier, real, config.num_classes, config.model_dir,
-                        every_n_steps=config.eval_every, num_samples=config.eval_num_samples,
-                        batch_size=100, seed=0, is_chief=True)
+                        every_n_steps=config.eval_every, num_samples=settings.num_samples,
+                        is_chief=True)

@@ -22,8 +22,10 @@ sys.path.insert(0, HERE)
 
 from programs import run_program  # noqa: E402
 from standin_client import StandIn  # noqa: E402
-from training.checkpointing import build_model, checkpoint_manager, compile_model  # noqa: E402
-from training.config import TrainConfig  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from sagan_tf.run_dir import RunDir, make_checkpoint  # noqa: E402
+from sagan_tf.train_config import TrainConfig, build_model, compile_model  # noqa: E402
 
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(f"digit_{i}" for i in range(NUM_CLASSES))
@@ -56,18 +58,17 @@ def model_dir(tmp_path_factory):
     compile_model(model, config)
     _randomize(model.generator, np.random.RandomState(1))
     _randomize(model.ema_generator, np.random.RandomState(2))
-    config.save()
-    checkpoint_manager(model, os.path.join(path, "checkpoints"), 3).save()
+    RunDir(path).save_config(config)
+    tf.train.CheckpointManager(make_checkpoint(model), RunDir(path).checkpoints, 3).save()
     return path
 
 
 @pytest.fixture(scope="session")
 def generators(model_dir):
     """(EMA generator, raw generator) restored from the model_dir in this process."""
-    from training.checkpointing import load_generator  # pylint: disable=import-outside-toplevel
 
-    ema, _ = load_generator(model_dir, use_ema=True)
-    raw, _ = load_generator(model_dir, use_ema=False)
+    ema = RunDir(model_dir).load_generator(use_ema=True)[0]
+    raw = RunDir(model_dir).load_generator(use_ema=False)[0]
     return ema, raw
 
 

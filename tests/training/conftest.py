@@ -8,8 +8,7 @@ import pytest
 
 from sagan_tf.data import load_dataset
 from sagan_tf.layers import SelfAttention
-from training.checkpointing import build_model
-from training.config import TrainConfig
+from sagan_tf.train_config import TrainConfig, build_model
 
 TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
             discriminator_overrides=dict(channels=[16, 16, 16, 16]))

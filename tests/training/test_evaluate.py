@@ -18,11 +18,13 @@ import pytest
 import tensorflow as tf
 from absl import flags
 
-from sagan_tf import metrics
+from noise_reference import documented_z
+from sagan_tf import evaluation, metrics
 from sagan_tf.data import digits_arrays
+from sagan_tf.metrics.evaluation import METRIC_NAMES
+from sagan_tf.run_dir import RunDir, make_checkpoint
+from sagan_tf.train_config import TrainConfig, build_model, compile_model
 from training import evaluate
-from training.checkpointing import build_model, checkpoint_manager, compile_model, load_generator
-from training.config import TrainConfig
 
 NUM_CLASSES = 10
 NUM_SAMPLES = 200
@@ -34,11 +36,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 
 
 def sagan_eval(*args):
-    """Runs the program in-process, as `run` does but with flags of its own."""
-    flag_values = flags.FlagValues()
-    evaluate.define_flags(flag_values)
-    flag_values(["sagan-eval", *args])
-    evaluate.main(["sagan-eval"], flag_values)
+    """Runs the program in-process, as `run` does (its flags parsed afresh)."""
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["sagan-eval", *args])
+    try:
+        evaluate.main(["sagan-eval"])
+    finally:
+        flags.FLAGS.unparse_flags()
 
 
 @pytest.fixture(scope="module")
@@ -49,11 +53,11 @@ def run(tmp_path_factory):
                          discriminator_overrides=dict(channels=[16, 16, 16, 16]))
     model = build_model(config)
     compile_model(model, config)
-    config.save()
+    RunDir(model_dir).save_config(config)
     model.g_optimizer.iterations.assign(STEP)
-    checkpoint_manager(model, os.path.join(model_dir, "checkpoints"), 3).save()
-    path = os.path.join(model_dir, evaluate.DOMAIN_CLASSIFIER_FILE)
-    classifier, accuracy = evaluate.load_eval_classifier(
+    tf.train.CheckpointManager(make_checkpoint(model), RunDir(model_dir).checkpoints, 3).save()
+    path = RunDir(model_dir).domain_classifier
+    classifier, accuracy = evaluation.load_eval_classifier(
         "domain", dataset="digits", resolution=32, num_classes=NUM_CLASSES,
         domain_classifier_path=path, domain_epochs=3, verbose=0)
     return types.SimpleNamespace(model_dir=model_dir, classifier=classifier,
@@ -74,7 +78,7 @@ def regenerated_activations(run, generator):
     """Logits and activations of the documented samples, recomputed from scratch."""
     labels = np.random.default_rng(SEED).permutation(
         np.arange(NUM_SAMPLES) % NUM_CLASSES).astype(np.int32)
-    z = tf.random.stateless_normal([NUM_SAMPLES, Z_DIM], seed=[SEED, 0])
+    z = documented_z(SEED, NUM_SAMPLES, Z_DIM)  # sagan_tf.noise's formula, by SciPy
     images = generator([z, tf.constant(labels)], training=False)  # One batch, not 4.
     logits, activations = run.classifier.logits_and_activations(images)
     return labels, logits.numpy(), activations.numpy()
@@ -90,7 +94,7 @@ def test_domain_classifier_learned_the_digits(run):
 
 
 def test_json_holds_the_metrics_and_the_run(run, results):
-    assert set(evaluate.METRIC_NAMES) <= set(results)
+    assert set(METRIC_NAMES) <= set(results)
     assert results["num_samples"] == NUM_SAMPLES
     assert results["num_real_samples"] == NUM_SAMPLES  # The test split has 359.
     assert results["classifier"] == "domain"
@@ -104,7 +108,7 @@ def test_json_holds_the_metrics_and_the_run(run, results):
 
 
 def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
-    generator, _ = load_generator(run.model_dir, use_ema=True)
+    generator = RunDir(run.model_dir).load_generator(use_ema=True)[0]
     labels, logits, fake = regenerated_activations(run, generator)
     real = real_activations(run)
     assert results["fid"] == pytest.approx(metrics.frechet_distance(real, fake), rel=1e-4)
@@ -113,7 +117,7 @@ def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
     accuracy = np.mean(np.argmax(logits, -1) == labels)
     assert abs(results["class_accuracy"] - accuracy) <= 1.0 / NUM_SAMPLES
     # Another seed's samples give another FID: the seed reaches the noise.
-    z = tf.random.stateless_normal([NUM_SAMPLES, Z_DIM], seed=[SEED + 1, 0])
+    z = documented_z(SEED + 1, NUM_SAMPLES, Z_DIM)
     other = run.classifier.logits_and_activations(
         generator([z, tf.constant(labels)], training=False))[1].numpy()
     assert abs(metrics.frechet_distance(real, other) - results["fid"]) > 1e-3
@@ -127,9 +131,11 @@ def test_real_images_score_far_better_than_the_untrained_generator(run, results)
         del z
         return np.stack([pools[int(k)].pop() for k in labels.numpy()])
 
-    real = evaluate.evaluate_call(
-        real_call, Z_DIM, evaluate.real_batches("digits", 32, BATCH_SIZE), run.classifier,
-        NUM_SAMPLES, BATCH_SIZE, NUM_CLASSES, seed=SEED, progress=False)
+    source = evaluation.GeneratorSource(call=real_call, z_dim=Z_DIM, resolution=32)
+    real = evaluation.evaluate_source(
+        source, evaluation.real_batches("digits", 32, BATCH_SIZE), run.classifier,
+        evaluation.EvalSettings(num_samples=NUM_SAMPLES, batch_size=BATCH_SIZE, seed=SEED,
+                                progress=False), NUM_CLASSES)
     print(f"FID real train vs test {real['fid']:.2f}, untrained G {results['fid']:.2f}")
     assert real["fid"] < 0.05 * results["fid"]
     assert real["class_accuracy"] > 0.8
@@ -167,7 +173,7 @@ def sagan_eval_command():
 def test_saved_model_gives_the_same_numbers_as_its_checkpoint(run, results, tmp_path,
                                                               static_z):
     """In-process with --output; as a subprocess printing the JSON to stdout."""
-    generator, _ = load_generator(run.model_dir, use_ema=True)
+    generator = RunDir(run.model_dir).load_generator(use_ema=True)[0]
     module = ExportedGenerator(generator, static_z, NUM_CLASSES)
     export_base = tmp_path / "export"
     tf.saved_model.save(module, str(export_base / "1"),
@@ -213,22 +219,3 @@ def test_missing_run_is_a_short_error(tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         sagan_eval(f"--model_dir={tmp_path / 'nothing'}", "--classifier=domain")
     assert "No config.json in model_dir" in str(exit_info.value.code)
-
-
-def test_latents_rows_do_not_depend_on_the_batch_size():
-    calls = []
-
-    def call(z, labels):
-        calls.append(z.numpy())
-        return tf.zeros([len(labels), 2, 2, 3])
-
-    for batch in (7, 20):
-        generate_fn = evaluate.make_generate_fn(call, 4, 20, seed=5)
-        for start in range(0, 20, batch):
-            generate_fn(np.zeros(min(batch, 20 - start), np.int32))
-    by_7, by_20 = np.concatenate(calls[:3]), calls[3]
-    np.testing.assert_array_equal(by_7, by_20)
-    np.testing.assert_array_equal(
-        by_20, tf.random.stateless_normal([20, 4], seed=[5, 0]).numpy())
-    with pytest.raises(ValueError, match="more than num_samples"):
-        generate_fn(np.zeros(1, np.int32))

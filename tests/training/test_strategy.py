@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from training import strategy as strategy_lib
-from training.config import TrainConfig
+from sagan_tf.train_config import TrainConfig
 
 
 def _stub(replicas=1, cluster=None, task_type=None, task_id=None):

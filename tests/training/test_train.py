@@ -13,8 +13,8 @@ import pytest
 import tensorflow as tf
 
 from training.callbacks.loss_csv import read_losses
-from training.checkpointing import load_generator
-from training.config import TrainConfig
+from sagan_tf.run_dir import RunDir
+from sagan_tf.train_config import TrainConfig
 from training.summaries import read_events
 
 TINY = ["--dataset=digits", "--g_channels=16,16,16", "--d_channels=16,16,16,16",
@@ -48,7 +48,7 @@ def _checkpoint_steps(model_dir):
 
 
 def _outputs(model_dir):
-    generator, config = load_generator(model_dir, use_ema=True)
+    generator, config, _ = RunDir(model_dir).load_generator(use_ema=True)
     z = tf.random.stateless_normal([10, 128], seed=[3, 4])
     return np.asarray(generator([z, tf.range(10)], training=False)), config
 
@@ -88,7 +88,7 @@ def test_killed_run_resumes_with_the_losses_of_an_uninterrupted_run(tmp_path):
 def _run(tmp_path, *flags, config=None):
     model_dir = tmp_path / "run"
     if config:
-        config.replace(model_dir=str(model_dir)).save()
+        RunDir(model_dir).save_config(config.replace(model_dir=str(model_dir)))
     proc = _start(model_dir, *flags)
     return proc
 
@@ -105,8 +105,9 @@ def _run(tmp_path, *flags, config=None):
 def test_settings_that_cannot_work_exit_with_a_clear_message(tmp_path, flags, saved,
                                                              messages):
     if saved:
-        TrainConfig(model_dir=str(tmp_path / "run"), num_classes=10,
-                    class_names=tuple("0123456789"), **saved).save()
+        RunDir(tmp_path / "run").save_config(TrainConfig(
+            model_dir=str(tmp_path / "run"), num_classes=10,
+            class_names=tuple("0123456789"), **saved))
     code, _, err = _finish(_start(tmp_path / "run", *flags), timeout=120)
     assert code == 1
     for message in messages:

@@ -7,12 +7,11 @@ nearly uniform map shows too), drawn in a black-red-yellow-white scale blended w
 the grey image, and the query's feature cell is marked in the query's colour.
 """
 
-import os
-
 import keras
 import numpy as np
 import tensorflow as tf
 
+from sagan_tf import storage
 from sagan_tf.grid import make_grid, save_png, to_uint8
 from sagan_tf.layers import SelfAttention
 from training import summaries
@@ -155,8 +154,7 @@ class AttentionMaps(PeriodicWriter):
                 with self.writer.as_default(step=step):
                     summaries.image(f"attention/{network}/{layer}", panel[None])
             if self.samples_dir:
-                os.makedirs(self.samples_dir, exist_ok=True)
-                save_png(panel, os.path.join(self.samples_dir,
+                save_png(panel, storage.join(self.samples_dir,
                                              f"attention_{network}_{layer}.png"))
         if self.writer is not None:
             self.writer.flush()

@@ -1,16 +1,20 @@
 """Appends every step's losses to a CSV file (to compare runs)."""
 
 import csv
-import os
+import io
 
 import keras
 import numpy as np
+import tensorflow as tf
+
+from sagan_tf import storage
 
 COLUMNS = ("step", "d_loss", "g_loss", "d_real", "d_fake")
 
 
 class LossCSVLogger(keras.callbacks.Callback):
-    """Writes `step,d_loss,g_loss,d_real,d_fake`, one row per step, flushed as written.
+    """Writes `step,d_loss,g_loss,d_real,d_fake`, one row per step, flushed as written
+    (through `tf.io.gfile`'s append mode, so the file may be on any TF filesystem).
 
     A resumed run first drops the rows after its checkpoint's step (written by the
     interrupted run after its last checkpoint, and about to be trained again), so the
@@ -30,17 +34,16 @@ class LossCSVLogger(keras.callbacks.Callback):
 
     def on_train_begin(self, logs=None):
         rows = []
-        if os.path.exists(self.path):
-            with open(self.path, newline="") as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= self.start_step]
-        tmp = self.path + ".tmp"
-        with open(tmp, "w", newline="") as f:
-            writer = csv.DictWriter(f, COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        os.replace(tmp, self.path)
-        self._file = open(self.path, "a", newline="")  # pylint: disable=consider-using-with
-        self._writer = csv.writer(self._file)
+        if storage.exists(self.path):
+            rows = [r for r in csv.DictReader(io.StringIO(storage.read_text(self.path)))
+                    if int(r["step"]) <= self.start_step]
+        text = io.StringIO()
+        writer = csv.DictWriter(text, COLUMNS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        storage.write_atomically(self.path, text.getvalue())
+        self._file = tf.io.gfile.GFile(self.path, "a")  # pylint: disable=consider-using-with
+        self._writer = csv.writer(self._file, lineterminator="\n")
 
     def on_train_batch_end(self, batch, logs=None):
         logs = logs or {}
@@ -61,7 +64,6 @@ def _scalar(value):
 
 def read_losses(path):
     """The CSV as {column: list of floats}, in step order (step as int)."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = list(csv.DictReader(io.StringIO(storage.read_text(path))))
     return {name: [int(r[name]) if name == "step" else float(r[name]) for r in rows]
             for name in COLUMNS}

@@ -6,13 +6,10 @@ Column j of the grid uses row j of `sagan_tf.noise.latents(seed, columns, latent
 export will return for the same seed and labels.
 """
 
-import os
-import shutil
-
 import numpy as np
 import tensorflow as tf
 
-from sagan_tf import noise
+from sagan_tf import noise, storage
 from sagan_tf.grid import make_grid, save_png
 from training import summaries
 from training.callbacks.periodic_writer import PeriodicWriter
@@ -73,9 +70,8 @@ class SampleGrid(PeriodicWriter):
         generator = self.model.sampling_generator()
         z = fixed_noise(self.seed, self.columns, self.model.latent_dim)
         grid = make_grid(generate_grid(generator, z, self.classes), rows=len(self.classes))
-        os.makedirs(self.samples_dir, exist_ok=True)
-        path = save_png(grid, os.path.join(self.samples_dir, f"step_{step:08d}.png"))
-        shutil.copyfile(path, os.path.join(self.samples_dir, "latest.png"))
+        path = save_png(grid, storage.join(self.samples_dir, f"step_{step:08d}.png"))
+        storage.copy(path, storage.join(self.samples_dir, "latest.png"))
         if self.writer is not None:
             with self.writer.as_default(step=step):
                 summaries.image("samples", grid[None])

@@ -2,7 +2,8 @@ import json
 
 import pytest
 
-from training.config import RESUMABLE, TrainConfig, resume_config
+from sagan_tf.run_dir import RunDir
+from sagan_tf.train_config import RESUMABLE, TrainConfig, resume_config
 
 TINY_G = dict(channels=[16, 16, 16])
 
@@ -10,8 +11,8 @@ TINY_G = dict(channels=[16, 16, 16])
 def _saved(tmp_path, **changes):
     config = TrainConfig(model_dir=str(tmp_path), generator_overrides=TINY_G, batch_size=32,
                          num_classes=10, class_names=tuple("abcdefghij"), **changes)
-    config.save()
-    return TrainConfig.load(str(tmp_path))
+    RunDir(tmp_path).save_config(config)
+    return RunDir(tmp_path).load_config()
 
 
 def test_new_run_is_the_changes_over_the_defaults(tmp_path):
@@ -30,7 +31,7 @@ def test_saved_config_round_trips_through_json(tmp_path):
     assert isinstance(saved.class_names, tuple)
     assert json.loads((tmp_path / "config.json").read_text())["generator_overrides"] == {
         "channels": [16, 16, 16]}
-    assert TrainConfig.load_if_exists(str(tmp_path / "nothing")) is None
+    assert RunDir(tmp_path / "nothing").load_config_if_exists() is None
 
 
 def test_resume_keeps_saved_settings_and_applies_resumable_changes(tmp_path):

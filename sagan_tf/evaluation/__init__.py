@@ -1,0 +1,23 @@
+"""Evaluation of a generator as a library: what is evaluated, against which real images,
+with which classifier, and the metrics run. `sagan-eval` and `EvalCallback` call it.
+
+- `generators`: `GeneratorSource` from a Keras model, a run directory or an export; the
+  seeded noise of the generated images (`sagan_tf.noise`, EVALUATION stream).
+- `real_data`: the real images of a dataset split.
+- `classifier_choice`: `domain`, `inception` or a path.
+- `evaluator`: `EvalSettings` (every setting with its default), `evaluate_source`,
+  `run_evaluation`, `format_results`.
+"""
+
+from sagan_tf.evaluation.classifier_choice import DOMAIN, load_eval_classifier
+from sagan_tf.evaluation.evaluator import (EvalSettings, evaluate_source, format_results,
+                                           run_evaluation)
+from sagan_tf.evaluation.generators import (EvalError, GeneratorSource, from_keras,
+                                            from_run_dir, from_saved_model, generate_fn,
+                                            keras_generator_call)
+from sagan_tf.evaluation.real_data import default_real_split, real_batches
+
+__all__ = ["DOMAIN", "EvalError", "EvalSettings", "GeneratorSource", "default_real_split",
+           "evaluate_source", "format_results", "from_keras", "from_run_dir",
+           "from_saved_model", "generate_fn", "keras_generator_call", "load_eval_classifier",
+           "real_batches", "run_evaluation"]

@@ -1,0 +1,148 @@
+"""An evaluation of a generator, as `sagan-eval` and `EvalCallback` both run it.
+
+`EvalSettings` holds every setting of an evaluation with its default (the flags of
+`sagan-eval` are generated from it); `evaluate_source` runs the metrics of a
+`GeneratorSource` on given real data and classifier; `run_evaluation` does everything
+`sagan-eval` does but printing and writing: it finds the generator (a run directory or
+an export), the real images and the classifier, and returns the JSON dict.
+
+`num_samples` fake images are generated class-balanced: the labels are `evaluate`'s
+(`arange(N) % num_classes` shuffled with the seed) and the i-th image gets row i of
+`noise.latents(seed, N, z_dim)`. The real images are the first `num_samples` of the
+real split (fewer is allowed, and logged: FID and KID then compare the sets as they
+are; `num_real_samples` in the results says how many).
+"""
+
+import dataclasses
+import math
+
+from sagan_tf.evaluation import classifier_choice, generators, real_data
+from sagan_tf.evaluation.generators import EvalError
+from sagan_tf.metrics.evaluation import METRIC_NAMES, evaluate
+from sagan_tf.run_dir import RunDir
+from sagan_tf.settings import setting
+
+
+@dataclasses.dataclass(frozen=True)
+class EvalSettings:
+    """The settings of an evaluation; `sagan-eval` has one flag per field."""
+
+    model_dir: str | None = setting(None, "The --model_dir of a sagan-train run.", kind="str")
+    saved_model: str | None = setting(
+        None, "A SavedModel written by sagan-export (a version directory, or the export "
+        "base: its highest version), evaluated through its serving_default signature "
+        "instead of a checkpoint.", kind="str")
+    checkpoint: str | None = setting(
+        None, "A checkpoint prefix of the run (default: its latest), e.g. "
+        "<model_dir>/best_fid/ckpt-N.", kind="str")
+    use_ema: bool = setting(True, "Evaluate the EMA generator when the run kept one.")
+    num_classes: int | None = setting(
+        None, "Number of classes (default: from the SavedModel or the run).", kind="int")
+    num_samples: int = setting(10000, "Number of fake (and at most real) images.")
+    batch_size: int = setting(100, "Images per generator and classifier call.")
+    classifier: str = setting(
+        "inception", "'inception' (TF-GAN's Inception in the TF-Hub cache), a path to a "
+        ".keras file, SavedModel or untarred TF-Hub module, or 'domain' (a CNN trained on "
+        "the dataset's train split).")
+    domain_classifier_path: str | None = setting(
+        None, "Where the domain classifier is loaded from, or saved to after training "
+        "(default: <model_dir>/domain_classifier.keras).", kind="str")
+    domain_epochs: int = setting(10, "Epochs to train the domain classifier.")
+    hub_cache_dir: str | None = setting(
+        None, "TF-Hub cache directory for --classifier=inception (default: "
+        "$TFHUB_CACHE_DIR, else <tmp>/tfhub_modules).", kind="str")
+    dataset: str | None = setting(None, "Dataset of the real images (default: the run's).",
+                                  kind="str")
+    data_dir: str | None = setting(None, "TFDS data directory (default: the run's).",
+                                   kind="str")
+    real_split: str | None = setting(
+        None, "Split of the real images (default: 'test' for digits, else 'train').",
+        kind="str")
+    seed: int = setting(0, "Seed of the noise (the z of generate(seed=...)), the fake "
+                        "labels and the real images' order.")
+    intra_fid: bool = setting(True, "Compute intra-FID (mean per-class FID).")
+    progress: bool = setting(True, "Show progress bars.")
+
+    def __post_init__(self):
+        for name, least in (("num_samples", 2), ("batch_size", 1), ("domain_epochs", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < least:
+                raise EvalError(f"`{name}` must be an integer >= {least}. "
+                                f"Received: {name}={value!r}")
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+def evaluate_source(source, real_batches, classifier, settings, num_classes,
+                    evaluate_fn=None):
+    """The metrics of `source` (a `GeneratorSource`) against `real_batches`.
+
+    `evaluate_fn` (default `sagan_tf.metrics.evaluation.evaluate`) is called with
+    `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
+    """
+    evaluate_fn = evaluate_fn or evaluate
+    generate = generators.generate_fn(source, settings.num_samples, settings.seed)
+    return evaluate_fn(generate, real_batches, classifier, num_samples=settings.num_samples,
+                       batch_size=settings.batch_size, num_classes=num_classes,
+                       seed=settings.seed, compute_intra_fid=settings.intra_fid,
+                       progress=settings.progress)
+
+
+def run_evaluation(settings, verbose=1):
+    """Everything `sagan-eval` does but printing and writing: returns the JSON dict."""
+    s = settings
+    if not (s.model_dir or s.saved_model):
+        raise EvalError("Pass --model_dir (a sagan-train run) or --saved_model (a "
+                        "sagan-export version directory).")
+    run = RunDir(s.model_dir) if s.model_dir else None
+    config = run.load_config() if run else None
+    if s.saved_model:
+        source = generators.from_saved_model(s.saved_model, s.num_classes)
+        if source.num_classes is None and config is not None:
+            source.num_classes = config.num_classes
+    else:
+        source = generators.from_run_dir(s.model_dir, use_ema=s.use_ema,
+                                         checkpoint=s.checkpoint)
+    num_classes = s.num_classes or source.num_classes
+    if not num_classes:
+        raise EvalError("The number of classes is unknown: pass --num_classes.")
+    if config is not None and num_classes != config.num_classes:
+        raise EvalError(f"--num_classes={num_classes} but the run in {s.model_dir} has "
+                        f"{config.num_classes} classes.")
+    dataset = s.dataset or (config.dataset if config else None)
+    if dataset is None:
+        raise EvalError("The dataset of the real images is unknown: pass --dataset.")
+    data_dir = s.data_dir or (config.data_dir if config else None)
+    real_split = s.real_split or real_data.default_real_split(dataset)
+    domain_path = s.domain_classifier_path or (run.domain_classifier if run else None)
+
+    classifier, test_accuracy = classifier_choice.load_eval_classifier(
+        s.classifier, dataset=dataset, data_dir=data_dir, resolution=source.resolution,
+        num_classes=num_classes, domain_classifier_path=domain_path,
+        domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir, verbose=verbose)
+    counter = real_data.CountingBatches(real_data.real_batches(
+        dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
+    results = evaluate_source(source, counter, classifier, s, num_classes)
+    results.update(
+        num_samples=s.num_samples, num_real_samples=min(counter.count, s.num_samples),
+        batch_size=s.batch_size, seed=s.seed, num_classes=int(num_classes),
+        classifier=classifier.name, classifier_flag=s.classifier,
+        classifier_test_accuracy=test_accuracy,
+        domain_classifier_path=domain_path if s.classifier == classifier_choice.DOMAIN
+        else None,
+        dataset=dataset, real_split=real_split, resolution=int(source.resolution),
+        model_dir=s.model_dir, saved_model=source.saved_model, checkpoint=source.checkpoint,
+        checkpoint_step=source.step, use_ema=bool(s.use_ema) if not s.saved_model else None)
+    return results
+
+
+def format_results(results):
+    """The metrics as aligned `name: value` lines."""
+    lines = []
+    for name in METRIC_NAMES + ("classifier_test_accuracy",):
+        value = results.get(name)
+        text = "n/a" if value is None else (f"{value:.4f}" if isinstance(value, float)
+                                            and math.isfinite(value) else str(value))
+        lines.append(f"{name:>24}: {text}")
+    return "\n".join(lines)

@@ -1,0 +1,130 @@
+"""What is evaluated: a generator as `call(z, labels) -> images`, with its noise.
+
+A `GeneratorSource` is built from a Keras generator (`from_keras`), from the latest (or
+a given) checkpoint of a run directory (`from_run_dir`), or from an exported SavedModel
+through its `serving_default` signature (`from_saved_model`). `generate_fn` feeds it
+`sagan_tf.noise.latents(seed, N, z_dim)` of the `EVALUATION` stream, image i getting
+row i whatever the batch size: the z that the export's `generate(seed=seed)` gives its
+i-th image, so `sagan-eval --seed=s` scores the images `generate` returns for seed s
+and the same labels.
+"""
+
+import dataclasses
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from sagan_tf import noise
+from sagan_tf.run_dir import RunDir, checkpoint_step, resolve_saved_model
+
+
+class EvalError(ValueError):
+    """A problem with the inputs of an evaluation that the user must fix."""
+
+
+@dataclasses.dataclass
+class GeneratorSource:
+    """A generator to evaluate.
+
+    Attributes:
+        call: `call(z float32 [B, z_dim], labels int32 [B]) -> float32 images
+            [B, H, W, 3]` in [-1, 1].
+        z_dim, resolution: the size of z and of the images.
+        num_classes: the generator's classes (None if unknown).
+        config: the run's `TrainConfig` (run directories only).
+        checkpoint, step: the checkpoint prefix and the G steps stored in it.
+        saved_model: the SavedModel directory (exports only).
+    """
+
+    call: object
+    z_dim: int
+    resolution: int
+    num_classes: int | None = None
+    config: object = None
+    checkpoint: str | None = None
+    step: int | None = None
+    saved_model: str | None = None
+    module: object = None  # keeps a loaded SavedModel's variables alive
+
+
+def keras_generator_call(generator):
+    """`call(z, labels) -> images` for a Keras generator `[z, labels] -> images`."""
+    z_dim = int(generator.inputs[0].shape[-1])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, z_dim], tf.float32),
+                                  tf.TensorSpec([None], tf.int32)])
+    def call(z, labels):
+        return tf.cast(generator([z, labels], training=False), tf.float32)
+
+    return call
+
+
+def from_keras(generator, num_classes=None):
+    return GeneratorSource(call=keras_generator_call(generator),
+                           z_dim=int(generator.inputs[0].shape[-1]),
+                           resolution=int(generator.outputs[0].shape[1]),
+                           num_classes=num_classes)
+
+
+def from_run_dir(model_dir, use_ema=True, checkpoint=None):
+    """The generator of a training run (its EMA generator when it kept one)."""
+    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint)
+    source = from_keras(generator, int(config.num_classes))
+    return dataclasses.replace(source, config=config, checkpoint=checkpoint,
+                               step=checkpoint_step(checkpoint))
+
+
+def from_saved_model(path, num_classes=None):
+    """An export's `serving_default` signature (a version directory or an export base,
+    whose highest version is taken). `z_dim` comes from the signature, else the
+    SavedModel's `latent_dim` variable; `num_classes` from the argument, else its
+    `num_classes` variable."""
+    path = resolve_saved_model(path)
+    logging.info("Evaluating the SavedModel %s", path)
+    loaded = tf.saved_model.load(path)
+    if "serving_default" not in loaded.signatures:
+        raise EvalError(f"The SavedModel at {path} has no serving_default signature; it "
+                        f"has {sorted(loaded.signatures)}.")
+    signature = loaded.signatures["serving_default"]
+    inputs = signature.structured_input_signature[1]
+    if set(inputs) != {"z", "labels"}:
+        raise EvalError(f"serving_default of {path} must take `z` and `labels`. It takes "
+                        f"{sorted(inputs)}.")
+    z_dim = inputs["z"].shape[-1]
+    if z_dim is None and hasattr(loaded, "latent_dim"):
+        z_dim = int(loaded.latent_dim.numpy())
+    if z_dim is None:
+        raise EvalError(f"The size of z of the SavedModel at {path} is neither in its "
+                        "serving_default signature nor in a `latent_dim` variable.")
+    if num_classes is None and hasattr(loaded, "num_classes"):
+        num_classes = int(loaded.num_classes.numpy())
+
+    def call(z, labels):
+        return signature(z=z, labels=labels)["images_float"]
+
+    output = signature.structured_outputs.get("images_float")
+    resolution = None if output is None else output.shape[1]
+    if resolution is None:  # Not static in the signature: probe one image.
+        resolution = int(call(tf.zeros([1, int(z_dim)]), tf.zeros([1], tf.int32)).shape[1])
+    return GeneratorSource(call=call, z_dim=int(z_dim), resolution=int(resolution),
+                           num_classes=num_classes, saved_model=path, module=loaded)
+
+
+def generate_fn(source, num_samples, seed):
+    """The `generate_fn(labels)` of `evaluate`: each call takes the next `len(labels)`
+    rows of `noise.latents(seed, num_samples, z_dim)` (the EVALUATION stream)."""
+    z = noise.latents(seed, num_samples, source.z_dim, stream=noise.EVALUATION).numpy()
+    offset = 0
+
+    def generate(labels):
+        nonlocal offset
+        labels = np.asarray(labels, np.int32)
+        if offset + len(labels) > len(z):
+            raise ValueError(f"`generate_fn` was asked for more than num_samples="
+                             f"{len(z)} images.")
+        batch = z[offset:offset + len(labels)]
+        offset += len(labels)
+        return np.asarray(source.call(tf.constant(batch), tf.constant(labels)), np.float32)
+
+    return generate

@@ -1,0 +1,125 @@
+"""File I/O on any filesystem TensorFlow knows: local paths, `gs://`, `s3://`, `hdfs://`,
+`ram://`.
+
+Every file the package reads or writes on a user's path (run directories, exports,
+image folders, evaluation results) goes through `tf.io.gfile`, here or directly, so that
+a model_dir on shared storage works as a local one does. Paths are strings; join them
+with `join` (plain "/" joins, which `os.path.join` also gives for URLs).
+
+Writes are atomic where the filesystem allows: the data goes to `<path>.tmp-<pid>` and is
+renamed over `path` (a rename on local disks and HDFS; a copy and delete on object
+stores, where readers may see the old or the new file but never half of one).
+"""
+
+import json
+import os
+
+import tensorflow as tf
+
+
+def join(*parts):
+    """`os.path.join` of string paths (works for URLs such as gs://bucket/dir)."""
+    return os.path.join(*(os.fspath(p) for p in parts))
+
+
+def exists(path):
+    return tf.io.gfile.exists(os.fspath(path))
+
+
+def isdir(path):
+    return tf.io.gfile.isdir(os.fspath(path))
+
+
+def makedirs(path):
+    """Creates `path` and its parents (no error if it exists)."""
+    tf.io.gfile.makedirs(os.fspath(path))
+
+
+def listdir(path):
+    """Entry names of a directory, without the trailing "/" some filesystems add."""
+    return sorted(name.rstrip("/") for name in tf.io.gfile.listdir(os.fspath(path)))
+
+
+def is_remote(path):
+    """Whether `path` names a non-local filesystem (it has a scheme, as gs://x)."""
+    return "://" in os.fspath(path)
+
+
+def read_bytes(path):
+    with tf.io.gfile.GFile(os.fspath(path), "rb") as f:
+        return f.read()
+
+
+def read_text(path):
+    with tf.io.gfile.GFile(os.fspath(path), "r") as f:
+        return f.read()
+
+
+def write_atomically(path, data):
+    """Writes `data` (str or bytes) to `path`, creating its directory; atomic where the
+    filesystem allows (see the module docstring)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(path)
+    if directory:
+        makedirs(directory)
+    tmp = f"{path}.tmp-{os.getpid()}"
+    mode = "wb" if isinstance(data, bytes) else "w"
+    try:
+        with tf.io.gfile.GFile(tmp, mode) as f:
+            f.write(data)
+        tf.io.gfile.rename(tmp, path, overwrite=True)
+    except BaseException:
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.remove(tmp)
+        raise
+    return path
+
+
+def read_json(path):
+    return json.loads(read_text(path))
+
+
+def write_json(path, value):
+    """Writes `value` as indented, key-sorted JSON (atomically); returns the path."""
+    return write_atomically(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def copy(source, destination):
+    """Copies a file, replacing `destination` (atomically where the filesystem allows)."""
+    destination = os.fspath(destination)
+    tmp = f"{destination}.tmp-{os.getpid()}"
+    tf.io.gfile.copy(os.fspath(source), tmp, overwrite=True)
+    tf.io.gfile.rename(tmp, destination, overwrite=True)
+    return destination
+
+
+def move_tree(source, destination, last=()):
+    """Moves the directory `source` to `destination` (which must not exist).
+
+    A local directory is renamed (atomic). Elsewhere (object stores, `ram://`), where a
+    directory is only a prefix and a "rename" renames one entry, every file is copied
+    and the source deleted; the files named in `last` (relative paths, e.g. the
+    SavedModel's saved_model.pb) are copied after all others, so that a reader that
+    waits for them never sees a half-copied directory.
+    """
+    source, destination = os.fspath(source), os.fspath(destination)
+    if not is_remote(source) and not is_remote(destination):
+        tf.io.gfile.rename(source, destination)
+        return destination
+    files = []
+    for directory, _, names in tf.io.gfile.walk(source):
+        files += [join(directory, name) for name in names]
+    files.sort(key=lambda f: os.path.relpath(f, source) in last)
+    for path in files:
+        target = join(destination, os.path.relpath(path, source))
+        makedirs(os.path.dirname(target))
+        tf.io.gfile.copy(path, target, overwrite=True)
+    remove_tree(source)
+    return destination
+
+
+def remove_tree(path):
+    """Deletes a directory and everything below it (nothing if it does not exist)."""
+    path = os.fspath(path)
+    if tf.io.gfile.exists(path):
+        tf.io.gfile.rmtree(path)

@@ -1,0 +1,215 @@
+"""Training settings: one frozen dataclass, saved as `config.json` in the run directory.
+
+A run started again with the same model_dir resumes with the saved config: settings
+given again must match it, except those in `RESUMABLE`, which may change between runs
+(the step target, the hardware, how often to save and log). See `resume_config`.
+"""
+
+import dataclasses
+import json
+
+import keras
+
+from sagan_tf import networks, noise, presets
+from sagan_tf.sagan import SAGAN
+from sagan_tf.settings import setting
+
+STRATEGIES = ("default", "mirrored", "multi_worker")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+NETWORKS = {"generator_overrides": "generator", "discriminator_overrides": "discriminator"}
+#: Settings that may differ from the saved config when a run resumes.
+RESUMABLE = frozenset({
+    "model_dir", "data_dir", "steps", "strategy", "num_cpu_devices", "deterministic",
+    "checkpoint_every", "keep_checkpoints", "sample_every", "log_every", "eval_every",
+    "eval_num_samples", "eval_classifier"})
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (architecture comes from `preset`).
+
+    Each field is a `setting`: `sagan-train` has one flag per field, named after it, with
+    the help below (see `sagan_tf.settings`). `num_classes` and `class_names` come from
+    the data and are filled in by the training program before the config is saved.
+    """
+
+    model_dir: str = setting(None, "Directory of the run (any TF filesystem: a local "
+                             "path, gs://, s3://, hdfs://): config, checkpoints, logs, "
+                             "samples. An existing run there is resumed.", kind="str")
+    dataset: str = setting("digits", "'digits' (scikit-learn's 8x8 digits, no download), "
+                           "a folder with one sub-folder of images per class, or a "
+                           "TensorFlow Datasets name with an image and a class label.")
+    data_dir: str | None = setting(None, "TensorFlow Datasets data directory.", kind="str")
+    preset: str = setting(presets.DEFAULT_PRESET, "Architecture and resolution.",
+                          choices=sorted(presets.PRESETS))
+    generator_overrides: dict = setting({}, "", flag=False)  # the --g_<key> flags
+    discriminator_overrides: dict = setting({}, "", flag=False)  # the --d_<key> flags
+    batch_size: int = setting(64, "Global batch per D step, split across all replicas.")
+    steps: int = setting(1000, "Training iterations (G steps) in total.")
+    d_steps: int = setting(1, f"D steps per G step (SAGAN: 1; at most {noise.MAX_D_STEPS}).")
+    g_lr: float = setting(1e-4, "Generator Adam learning rate (TTUR: 1e-4).")
+    d_lr: float = setting(4e-4, "Discriminator Adam learning rate (TTUR: 4e-4).")
+    beta1: float = setting(0.0, "Adam beta_1 of both optimizers (SAGAN: 0).")
+    beta2: float = setting(0.9, "Adam beta_2 of both optimizers (SAGAN: 0.9).")
+    ema_decay: float | None = setting(0.999, "Decay of the generator's weight EMA used for "
+                                      "samples (not in the paper; BigGAN's); 0 disables it.",
+                                      kind="float", zero_is_none=True)
+    ema_start_step: int = setting(0, "Before this G step the EMA copies G's weights.")
+    strategy: str = setting("default", "default: one device; mirrored: all GPUs, or the "
+                            "logical CPUs; multi_worker: MultiWorkerMirroredStrategy over "
+                            "TF_CONFIG's cluster.", choices=STRATEGIES)
+    num_cpu_devices: int = setting(0, "Split the CPU into this many logical devices (for "
+                                   "mirrored training without GPUs).")
+    mixed_precision: str = setting("float32", "Keras dtype policy of the networks.",
+                                   choices=PRECISIONS)
+    seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
+                        "sample grids (which show the z of `sagan-sample --seed`).")
+    random_flip: bool = setting(False, "Random left-right flips of the data.")
+    deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism "
+                                  "(slower).")
+    checkpoint_every: int = setting(500, "Steps between checkpoints.")
+    keep_checkpoints: int = setting(3, "Checkpoints kept.")
+    sample_every: int = setting(500, "Steps between sample grids and attention maps.")
+    log_every: int = setting(10, "Steps between scalar summaries.")
+    eval_every: int = setting(0, "Steps between FID/KID/IS evaluations of the EMA "
+                              "generator, logged to TensorBoard with the best-FID "
+                              "checkpoint kept in model_dir/best_fid (0: none).")
+    eval_num_samples: int = setting(1000, "Generated images per evaluation during "
+                                    "training.")
+    eval_classifier: str = setting("domain", "Classifier of the evaluations during "
+                                   "training: 'domain', 'inception' or a path (see "
+                                   "sagan-eval).")
+    num_classes: int | None = setting(None, "", flag=False)
+    class_names: tuple = setting((), "", flag=False)
+
+    def __post_init__(self):
+        if not self.model_dir:
+            raise ValueError("`model_dir` must be set (the run's directory). "
+                             f"Received: model_dir={self.model_dir!r}")
+        positive = ("batch_size", "steps", "d_steps", "checkpoint_every",
+                    "keep_checkpoints", "sample_every", "log_every")
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+        for name in ("g_lr", "d_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"`{name}` must be positive. Received: {name}={getattr(self, name)}")
+        if self.strategy not in STRATEGIES:
+            raise ValueError(f"`strategy` must be one of {STRATEGIES}. "
+                             f"Received: strategy={self.strategy!r}")
+        if self.mixed_precision not in PRECISIONS:
+            raise ValueError(f"`mixed_precision` must be one of {PRECISIONS}. "
+                             f"Received: mixed_precision={self.mixed_precision!r}")
+        if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"`ema_decay` must be in [0, 1) or None. "
+                             f"Received: ema_decay={self.ema_decay}")
+        if self.preset not in presets.PRESETS:
+            raise ValueError(f"Unknown preset. Received: preset={self.preset!r}. "
+                             f"Available: {sorted(presets.PRESETS)}")
+        for field, network in NETWORKS.items():
+            presets.network_settings(self.preset, network, getattr(self, field))  # key check
+        if self.d_steps > noise.MAX_D_STEPS:  # each update of an iteration has a stream
+            raise ValueError(f"`d_steps` must be at most {noise.MAX_D_STEPS}. "
+                             f"Received: d_steps={self.d_steps}")
+
+    @property
+    def resolution(self):
+        return presets.get_preset(self.preset)["resolution"]
+
+    def network_settings(self, network):
+        """The effective settings of "generator" or "discriminator" (preset + overrides)."""
+        field = {v: k for k, v in NETWORKS.items()}[network]
+        return presets.network_settings(self.preset, network, getattr(self, field))
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+    def to_json(self):
+        return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text):
+        values = json.loads(text)
+        values["class_names"] = tuple(values.get("class_names", ()))
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def _normalized(value):
+    """JSON view of a value (tuples become lists), to compare flags with a saved config."""
+    return json.loads(json.dumps(value))
+
+
+def resume_config(saved, changes):
+    """The config of a run: `saved` (None for a new run) with the `changes` asked for.
+
+    Args:
+        saved: the model_dir's saved `TrainConfig`, or None.
+        changes: the settings given explicitly (e.g. on the command line): a dict of
+            TrainConfig fields; for `generator_overrides`/`discriminator_overrides` only
+            the keys given. It must contain `model_dir`.
+
+    Returns:
+        For a new run, `TrainConfig(**changes)`. On resume, the saved config with the
+        changes to `RESUMABLE` settings applied.
+
+    Raises:
+        ValueError: on resume, when a setting outside `RESUMABLE` differs from the saved
+            one; the message names every such setting with both values.
+    """
+    if saved is None:
+        return TrainConfig(**changes)
+    conflicts, allowed = [], {}
+    for name, value in changes.items():
+        if name in NETWORKS:
+            network = NETWORKS[name]
+            effective = saved.network_settings(network)
+            for key, wanted in value.items():
+                have = effective.get(key)
+                if _normalized(have) != _normalized(wanted):
+                    conflicts.append((f"{network} {key}", have, wanted))
+        elif name in RESUMABLE:
+            allowed[name] = value
+        elif _normalized(getattr(saved, name)) != _normalized(value):
+            conflicts.append((name, getattr(saved, name), value))
+    if conflicts:
+        lines = "\n".join(f"  {name}: saved {have!r}, requested {wanted!r}"
+                          for name, have, wanted in conflicts)
+        raise ValueError(
+            f"The model_dir {changes.get('model_dir', saved.model_dir)!r} holds a run whose "
+            f"settings differ from the ones requested:\n{lines}\n"
+            "To resume it, leave these flags out (the saved values are used) or pass the saved "
+            "values; to train with the new settings, use another --model_dir. Only "
+            f"{sorted(RESUMABLE - {'model_dir'})} may change when a run resumes.")
+    return saved.replace(**allowed)
+
+
+def build_model(config):
+    """The (uncompiled) `SAGAN` that `config` describes, in the current dtype policy."""
+    generator = build_generator(config)
+    discriminator = networks.build_discriminator(config.preset, config.num_classes,
+                                                 **config.discriminator_overrides)
+    return SAGAN(generator, discriminator, ema_decay=config.ema_decay,
+                 ema_start_step=config.ema_start_step, seed=config.seed)
+
+
+def build_generator(config):
+    """The generator that `config` describes (to restore a checkpoint into)."""
+    return networks.build_generator(config.preset, _num_classes(config),
+                                    **config.generator_overrides)
+
+
+def compile_model(model, config):
+    """Compiles `model` with the config's TTUR Adam optimizers and D steps."""
+    model.compile(
+        g_optimizer=keras.optimizers.Adam(config.g_lr, beta_1=config.beta1, beta_2=config.beta2),
+        d_optimizer=keras.optimizers.Adam(config.d_lr, beta_1=config.beta1, beta_2=config.beta2),
+        d_steps_per_g_step=config.d_steps)
+
+
+def _num_classes(config):
+    if not config.num_classes:
+        raise ValueError("`num_classes` must be set in the config (it comes from the data). "
+                         f"Received: num_classes={config.num_classes}")
+    return config.num_classes
