@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import losses, noise
+from sagan_tf import compat, losses, noise
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -119,21 +119,16 @@ class SAGAN(keras.Model):
         self.d_real_tracker.update_state(d_real)
         self.d_fake_tracker.update_state(d_fake)
         results = {m.name: m.result() for m in self.metrics}
-        if _multi_worker(tf.distribute.get_strategy()):
-            # Keras' fit reduces train_step outputs across workers with
-            # strategy.reduce("MEAN", v, axis=0), which rejects scalars
-            # (keras-team/keras#20585); shape [1] reduces to the same scalar.
-            results = {name: tf.reshape(value, [1]) for name, value in results.items()}
-        return results
+        # Shape [1] under multi-worker training (keras-team/keras#20585).
+        return compat.reducible_train_step_outputs(results, tf.distribute.get_strategy())
 
     def _maybe_symbolic_build(self, iterator=None, data_batch=None):
         """Nothing to build: G, D and both optimizers are built by __init__ and compile.
 
-        Keras' version reads a batch and reduces it across replicas with
-        strategy.reduce, which fails under MultiWorkerMirroredStrategy
-        (keras-team/keras#20585), so `fit` could not start there.
+        Overrides Keras' private hook `compat.SYMBOLIC_BUILD_HOOK`, whose own version
+        stops `fit` under MultiWorkerMirroredStrategy; see `compat.skip_symbolic_build`.
         """
-        del iterator, data_batch
+        compat.skip_symbolic_build(iterator, data_batch)
 
     def _d_step(self, real_images, labels, k):
         """One D update on L_D; returns (L_D share, mean D(x), mean D(G(z)))."""
@@ -215,12 +210,6 @@ class SAGAN(keras.Model):
         config["discriminator"] = keras.saving.deserialize_keras_object(
             config["discriminator"])
         return cls(**config)
-
-
-def _multi_worker(strategy):
-    """Whether Keras' fit reduces outputs across workers (its own test, same terms)."""
-    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
-            and strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
 
 
 def _loss_scaled(optimizer):

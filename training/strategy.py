@@ -12,6 +12,8 @@ import os
 
 import tensorflow as tf
 
+from sagan_tf import compat
+
 
 def configure_cpu_devices(num_cpu_devices):
     """Splits the (first) CPU into `num_cpu_devices` logical devices (0 or 1: no split).
@@ -62,19 +64,10 @@ def create(config):
 
 def mirrored(devices):
     """`MirroredStrategy(devices)` with collective keys no other strategy of this process
-    uses.
-
-    MirroredStrategy numbers its collective groups from 1, so a second strategy over the
-    same devices in one process (a test session, a notebook) reuses the first one's
-    keys, and its all-reduces (e.g. synchronized BatchNorm) fail with "Shape mismatch in
-    the collective instance" (tensorflow/tensorflow#62790). Each strategy made here
-    starts at a fresh key range (TensorFlow's own tests do the same).
+    uses, so a second one over the same devices (a test session, a notebook) does not
+    fail its all-reduces (tensorflow/tensorflow#62790); see `compat.mirrored_strategy`.
     """
-    tf.distribute.MirroredStrategy._collective_key_base += _KEY_RANGE  # pylint: disable=protected-access
-    return tf.distribute.MirroredStrategy(devices)
-
-
-_KEY_RANGE = 100_000
+    return compat.mirrored_strategy(devices)
 
 
 def task(strategy):

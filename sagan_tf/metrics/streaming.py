@@ -11,6 +11,8 @@ import sys
 import numpy as np
 from keras.utils import Progbar
 
+from sagan_tf import compat
+
 # Seconds between progress lines when stdout is not a terminal (logs, pipes).
 _LOG_PROGRESS_INTERVAL = 10.0
 
@@ -160,8 +162,8 @@ def _progbar(target):
     interactive = hasattr(sys.stdout, "isatty") and sys.stdout.isatty()
     progbar = Progbar(target, unit_name="image",
                       interval=0.05 if interactive else _LOG_PROGRESS_INTERVAL)
-    if not interactive and hasattr(progbar, "_dynamic_display"):
+    if not interactive:
         # Keras redraws in place on every POSIX system, even into a log file;
         # write whole lines there instead.
-        progbar._dynamic_display = False
+        compat.progbar_whole_lines(progbar)
     return progbar
