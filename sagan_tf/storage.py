@@ -106,9 +106,7 @@ def move_tree(source, destination, last=()):
     if not is_remote(source) and not is_remote(destination):
         tf.io.gfile.rename(source, destination)
         return destination
-    files = []
-    for directory, _, names in tf.io.gfile.walk(source):
-        files += [join(directory, name) for name in names]
+    files = _files_under(source)
     files.sort(key=lambda f: os.path.relpath(f, source) in last)
     for path in files:
         target = join(destination, os.path.relpath(path, source))
@@ -121,5 +119,24 @@ def move_tree(source, destination, last=()):
 def remove_tree(path):
     """Deletes a directory and everything below it (nothing if it does not exist)."""
     path = os.fspath(path)
-    if tf.io.gfile.exists(path):
+    if not tf.io.gfile.exists(path):
+        return
+    if not is_remote(path):
         tf.io.gfile.rmtree(path)
+        return
+    for name in _files_under(path):
+        tf.io.gfile.remove(name)
+    try:
+        tf.io.gfile.rmtree(path)  # the directory entries left, where there are any
+    except tf.errors.NotFoundError:
+        pass
+
+
+def _files_under(root):
+    """Every file below `root`. Listings of prefix-based filesystems can show phantom
+    entries (ram:// lists "assets/.extra" under "assets" when "assets.extra/" exists),
+    so only paths that exist and are not directories count."""
+    files = []
+    for directory, _, names in tf.io.gfile.walk(root):
+        files += [join(directory, name) for name in names]
+    return [f for f in files if tf.io.gfile.exists(f) and not tf.io.gfile.isdir(f)]

@@ -82,7 +82,7 @@ class EvalCallback(keras.callbacks.Callback):
         evaluate_at_end: also evaluate in `on_train_end` if the last step was not
             evaluated.
         verbose: print one line per evaluation.
-        evaluate_fn: replaces `sagan_tf.metrics.evaluate` (same arguments); for
+        evaluate_fn: replaces `sagan_tf.evaluation.evaluate` (same arguments); for
             tests.
     """
 

@@ -30,7 +30,7 @@ accuracy is printed and reported. Nothing is downloaded.
 
 The metrics are printed and written as JSON to `--output` (default
 `<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only):
-the keys of `metrics.evaluate` (`inception_score`, `fid`, `kid`, `kid_std`,
+the keys of `sagan_tf.evaluation.evaluate` (`inception_score`, `fid`, `kid`, `kid_std`,
 `intra_fid`, `class_accuracy`; null where not computed) and `num_samples`,
 `num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
 `classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,

@@ -5,6 +5,7 @@ with which classifier, and the metrics run. `sagan-eval` and `EvalCallback` call
   seeded noise of the generated images (`sagan_tf.noise`, EVALUATION stream).
 - `real_data`: the real images of a dataset split.
 - `classifier_choice`: `domain`, `inception` or a path.
+- `metrics_run`: `evaluate`, every metric of a generator from one classifier pass.
 - `evaluator`: `EvalSettings` (every setting with its default), `evaluate_source`,
   `run_evaluation`, `format_results`.
 """
@@ -15,9 +16,10 @@ from sagan_tf.evaluation.evaluator import (EvalSettings, evaluate_source, format
 from sagan_tf.evaluation.generators import (EvalError, GeneratorSource, from_keras,
                                             from_run_dir, from_saved_model, generate_fn,
                                             keras_generator_call)
+from sagan_tf.evaluation.metrics_run import METRIC_NAMES, evaluate
 from sagan_tf.evaluation.real_data import default_real_split, real_batches
 
-__all__ = ["DOMAIN", "EvalError", "EvalSettings", "GeneratorSource", "default_real_split",
-           "evaluate_source", "format_results", "from_keras", "from_run_dir",
+__all__ = ["DOMAIN", "METRIC_NAMES", "EvalError", "EvalSettings", "GeneratorSource", "default_real_split",
+           "evaluate", "evaluate_source", "format_results", "from_keras", "from_run_dir",
            "from_saved_model", "generate_fn", "keras_generator_call", "load_eval_classifier",
            "real_batches", "run_evaluation"]

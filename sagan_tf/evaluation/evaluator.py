@@ -18,7 +18,7 @@ import math
 
 from sagan_tf.evaluation import classifier_choice, generators, real_data
 from sagan_tf.evaluation.generators import EvalError
-from sagan_tf.metrics.evaluation import METRIC_NAMES, evaluate
+from sagan_tf.evaluation.metrics_run import METRIC_NAMES, evaluate
 from sagan_tf.run_dir import RunDir
 from sagan_tf.settings import setting
 
@@ -78,7 +78,7 @@ def evaluate_source(source, real_batches, classifier, settings, num_classes,
                     evaluate_fn=None):
     """The metrics of `source` (a `GeneratorSource`) against `real_batches`.
 
-    `evaluate_fn` (default `sagan_tf.metrics.evaluation.evaluate`) is called with
+    `evaluate_fn` (default `sagan_tf.evaluation.evaluate`) is called with
     `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
     """
     evaluate_fn = evaluate_fn or evaluate

@@ -1,28 +1,30 @@
-"""Evaluation of generative models: Inception Score, FID, KID and intra-FID.
+"""The measuring instruments of evaluation: Inception Score, FID, KID and intra-FID, and
+the classifiers whose outputs they read (the evaluation run is `sagan_tf.evaluation`).
 
 The metrics are computed with TF-GAN's own evaluation functions (loaded by
 `sagan_tf.metrics.tfgan_eval`, since `import tensorflow_gan` fails on
 TensorFlow >= 2.16) from a classifier's logits and pooled activations, in float64.
-Nothing is downloaded: the classifier comes from a local path or the TF-Hub cache.
+The classifier comes from a local path or the TF-Hub cache.
 
 Modules:
 - `scores`: `inception_score`, `frechet_distance`, `kernel_distance`, `intra_fid`
   on precomputed NumPy arrays.
-- `classifiers`: `Classifier` and its loaders (TF-GAN's Inception TF-Hub module,
-  any SavedModel, Keras models), `load_classifier` for the `--classifier` flag.
+- `classifier`: `Classifier`, the images -> (logits, activations) wrapper.
+- `classifier_loaders`: TF-GAN's Inception TF-Hub module, any SavedModel, Keras
+  models; `load_classifier` for the `--classifier` flag.
+- `hub_cache`: where `tensorflow_hub` caches a module.
 - `domain_classifier`: a small CNN trained on the data set itself, for data where
   Inception does not fit (`--classifier=domain`).
 - `streaming`: `compute_activations` / `generate_activations`, running a
   classifier batch by batch and keeping only its outputs.
-- `evaluation`: `evaluate`, all metrics of a class-conditional generator.
 
 Example:
 
 ```python
-from sagan_tf import metrics
+from sagan_tf import evaluation, metrics
 
 classifier = metrics.load_classifier("/path/to/inception")  # untarred TF-Hub module
-results = metrics.evaluate(generate_fn, real_batches, classifier,
+results = evaluation.evaluate(generate_fn, real_batches, classifier,
                            num_samples=10000, batch_size=100, num_classes=1000)
 # {"inception_score": ..., "fid": ..., "kid": ..., "kid_std": ...,
 #  "intra_fid": ..., "class_accuracy": None}
@@ -40,7 +42,6 @@ from sagan_tf.metrics.domain_classifier import classifier_accuracy
 from sagan_tf.metrics.domain_classifier import domain_classifier_from_model
 from sagan_tf.metrics.domain_classifier import load_or_train_domain_classifier
 from sagan_tf.metrics.domain_classifier import train_domain_classifier
-from sagan_tf.metrics.evaluation import evaluate
 from sagan_tf.metrics.hub_cache import default_hub_cache_dir
 from sagan_tf.metrics.hub_cache import find_in_hub_cache
 from sagan_tf.metrics.scores import frechet_distance
@@ -59,7 +60,6 @@ __all__ = [
     "compute_activations",
     "default_hub_cache_dir",
     "domain_classifier_from_model",
-    "evaluate",
     "find_in_hub_cache",
     "frechet_distance",
     "generate_activations",

@@ -2,10 +2,8 @@ import os
 import tempfile
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
-from sagan_tf.run_dir import RunDir
 from training.checkpointing import CheckpointWriter
 
 
@@ -78,21 +76,3 @@ def test_non_chief_saves_to_a_temporary_directory_and_deletes_it(tiny, tmp_path,
     assert written[0][0].startswith(str(scratch))  # ... in the temporary directory,
     assert os.listdir(scratch) == []  # which is gone,
     assert not os.path.exists(tmp_path / "run" / "checkpoints")  # and not the chief's.
-
-
-def test_load_generator_restores_the_ema_or_the_raw_generator(tiny, tmp_path):
-    config = tiny.config(tmp_path, ema_decay=0.5)
-    model = _trained(tiny, config, 2)
-    RunDir(tmp_path).save_config(config)
-    CheckpointWriter(model, str(tmp_path), 2).save()
-    z = tf.random.stateless_normal([3, 128], seed=[1, 2])
-    labels = tf.constant([0, 4, 9])
-    for use_ema, source in ((True, model.ema_generator), (False, model.generator)):
-        generator, loaded, _ = RunDir(tmp_path).load_generator(use_ema=use_ema)
-        assert loaded == config
-        np.testing.assert_allclose(generator([z, labels]), source([z, labels]), atol=1e-6)
-    diff = np.abs(model.ema_generator([z, labels]) - model.generator([z, labels])).max()
-    assert diff > 1e-3  # the two differ: the test tells them apart
-    with pytest.raises(FileNotFoundError, match="has not saved one yet"):
-        RunDir(tmp_path / "new").save_config(tiny.config(tmp_path / "new"))
-        RunDir(tmp_path / "new").load_generator()

@@ -46,7 +46,7 @@ def fresh_model(model_dir):
 
 
 class StandInEvaluate:
-    """Replaces metrics.evaluate: returns the next FID; snapshots the model."""
+    """Replaces evaluation.evaluate: returns the next FID; snapshots the model."""
 
     def __init__(self, model, fids):
         self.model = model
@@ -61,7 +61,7 @@ class StandInEvaluate:
         self.g_weights.append([w.numpy() for w in self.model.generator.weights])
         # The images generate_fn gives: the EMA generator on the documented noise.
         labels = (np.arange(num_samples) % num_classes).astype(np.int32)
-        z = documented_z(seed, num_samples, Z_DIM)  # sagan_tf.noise's formula, by SciPy
+        z = tf.constant(documented_z(seed, num_samples, Z_DIM))  # sagan_tf.noise, by SciPy
         images = generate_fn(labels)
         expected = {name: net([z, tf.constant(labels)], training=False).numpy() for name, net in (
             ("ema", self.model.ema_generator), ("g", self.model.generator))}
@@ -200,7 +200,7 @@ def test_real_metrics_match_a_recomputation_from_the_best_checkpoint(trained, tm
     num_samples = 60
     labels = np.random.default_rng(SEED).permutation(
         np.arange(num_samples) % NUM_CLASSES).astype(np.int32)
-    z = documented_z(SEED, num_samples, Z_DIM)
+    z = tf.constant(documented_z(SEED, num_samples, Z_DIM))
     images = restored.ema_generator([z, tf.constant(labels)], training=False)
     logits, fake = trained.classifier.logits_and_activations(images)
     real = trained.classifier.logits_and_activations(trained.real[0][:num_samples])[1]

@@ -21,7 +21,7 @@ from absl import flags
 from noise_reference import documented_z
 from sagan_tf import evaluation, metrics
 from sagan_tf.data import digits_arrays
-from sagan_tf.metrics.evaluation import METRIC_NAMES
+from sagan_tf.evaluation.metrics_run import METRIC_NAMES
 from sagan_tf.run_dir import RunDir, make_checkpoint
 from sagan_tf.train_config import TrainConfig, build_model, compile_model
 from training import evaluate
@@ -78,7 +78,7 @@ def regenerated_activations(run, generator):
     """Logits and activations of the documented samples, recomputed from scratch."""
     labels = np.random.default_rng(SEED).permutation(
         np.arange(NUM_SAMPLES) % NUM_CLASSES).astype(np.int32)
-    z = documented_z(SEED, NUM_SAMPLES, Z_DIM)  # sagan_tf.noise's formula, by SciPy
+    z = tf.constant(documented_z(SEED, NUM_SAMPLES, Z_DIM))  # sagan_tf.noise's, by SciPy
     images = generator([z, tf.constant(labels)], training=False)  # One batch, not 4.
     logits, activations = run.classifier.logits_and_activations(images)
     return labels, logits.numpy(), activations.numpy()
@@ -117,7 +117,7 @@ def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
     accuracy = np.mean(np.argmax(logits, -1) == labels)
     assert abs(results["class_accuracy"] - accuracy) <= 1.0 / NUM_SAMPLES
     # Another seed's samples give another FID: the seed reaches the noise.
-    z = documented_z(SEED + 1, NUM_SAMPLES, Z_DIM)
+    z = tf.constant(documented_z(SEED + 1, NUM_SAMPLES, Z_DIM))
     other = run.classifier.logits_and_activations(
         generator([z, tf.constant(labels)], training=False))[1].numpy()
     assert abs(metrics.frechet_distance(real, other) - results["fid"]) > 1e-3

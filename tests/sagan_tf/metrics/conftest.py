@@ -7,7 +7,6 @@ import pytest
 import sklearn.datasets
 import tensorflow as tf
 
-from sagan_tf.metrics import classifier_loaders
 
 class FakeInceptionModule(tf.Module):
     """Same call, input and output names as TF-GAN's Inception TF-Hub module."""
@@ -58,20 +57,6 @@ def random_images():
         rng = np.random.default_rng(seed)
         return rng.uniform(-1, 1, size=(n, size, size, 3)).astype(np.float32)
     return make
-
-
-@pytest.fixture(scope="session")
-def tiny_classifier():
-    """An untrained 3-class Keras CNN at 8x8 with 6 features, as a Classifier."""
-    keras.utils.set_random_seed(1)
-    model = keras.Sequential([
-        keras.Input((8, 8, 3)),
-        keras.layers.Conv2D(12, 3, activation="tanh"),
-        keras.layers.GlobalAveragePooling2D(),
-        keras.layers.Dense(6, activation="tanh", name="features"),
-        keras.layers.Dense(3, name="logits"),
-    ], name="tiny")
-    return classifier_loaders.keras_classifier(model)
 
 
 @pytest.fixture(scope="session")

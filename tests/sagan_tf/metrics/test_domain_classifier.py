@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from sagan_tf.metrics import classifier_loaders
 from sagan_tf.metrics import domain_classifier
-from sagan_tf.metrics import evaluation
+from sagan_tf.evaluation import metrics_run as evaluation
 from sagan_tf.metrics import scores
 from sagan_tf.metrics import streaming
 

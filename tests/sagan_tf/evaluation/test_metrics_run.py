@@ -8,7 +8,7 @@ import pytest
 import scipy.linalg
 import scipy.special
 
-from sagan_tf.metrics import evaluation
+from sagan_tf.evaluation import metrics_run as evaluation
 
 NUM_CLASSES = 3
 
