@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from sagan_tf import compat, losses, noise
+from sagan_tf.layers.label_checks import check_positive_int
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -30,8 +31,10 @@ class SAGAN(keras.Model):
 
     Args:
         generator: model `[z, labels] -> images`.
-        discriminator: model `[images, labels] -> logits [N]`.
-        latent_dim: size of z (default: read from the generator's first input).
+        discriminator: model `[images, labels] -> logits [N]`, built for the same
+            number of classes as the generator.
+        latent_dim: size of z, a positive integer equal to the generator's z width
+            (default: read from the generator's first input).
         ema_decay: decay of the exponential moving average of G's weights (None: no
             EMA). Not in the SAGAN paper; BigGAN-style. `sampling_generator()` and
             the export use the EMA weights (`ema_generator`) when present.
@@ -44,7 +47,30 @@ class SAGAN(keras.Model):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
-        self.latent_dim = int(latent_dim or generator.inputs[0].shape[-1])
+        z_width = generator.inputs[0].shape[-1]
+        self.latent_dim = check_positive_int(z_width if latent_dim is None else latent_dim,
+                                             "latent_dim")
+        if z_width is not None and self.latent_dim != z_width:
+            raise ValueError(f"`latent_dim` must be the generator's z width, {z_width}. "
+                             f"Received: latent_dim={latent_dim}")
+        # G and D must share the class count (of their CBN and embedding layers):
+        # else D learns embedding rows for classes G is never conditioned on, or a
+        # label valid for one fails in the other mid-training. Networks without such
+        # layers (unconditional ones) are not checked.
+        counts = []
+        for net in (generator, discriminator):
+            found, stack = set(), list(net.layers)
+            while stack:
+                layer = stack.pop()
+                if getattr(layer, "num_classes", None) is not None:
+                    found.add(layer.num_classes)
+                stack.extend(getattr(layer, "layers", ()))  # nested models
+            counts.append(", ".join(str(k) for k in sorted(found)))
+        if counts[0] and counts[1] and counts[0] != counts[1]:
+            raise ValueError(
+                "`generator` and `discriminator` must be built for the same number of "
+                f"classes. Received: generator num_classes={counts[0]}, "
+                f"discriminator num_classes={counts[1]}")
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Received: ema_decay={ema_decay}")
         self.ema_decay = ema_decay

@@ -1,5 +1,7 @@
 """Batch normalization as one scale-and-shift pass."""
 
+import numbers
+
 import keras
 from keras import ops
 
@@ -38,8 +40,10 @@ class BatchNorm(keras.layers.BatchNormalization):
 
     Args:
         fused: one scale-and-shift pass (above) instead of Keras' call.
-        **kwargs: `keras.layers.BatchNormalization`'s arguments; `axis` must be -1 and
-            `renorm` is not supported.
+        **kwargs: `keras.layers.BatchNormalization`'s arguments; `axis` must be -1,
+            `renorm` is not supported, `momentum` must be in [0, 1) (1 would freeze
+            the moving averages at their initial values) and `epsilon` >= 0 (a
+            negative one can make var + eps negative: NaN outputs).
     """
 
     def __init__(self, fused=True, **kwargs):
@@ -47,6 +51,7 @@ class BatchNorm(keras.layers.BatchNormalization):
             raise ValueError(
                 "`BatchNorm` normalizes the last axis, without renorm. Received: "
                 f"axis={kwargs.get('axis', -1)}, renorm={kwargs.get('renorm', False)}")
+        check_momentum_and_epsilon(kwargs.get("momentum", 0.99), kwargs.get("epsilon", 1e-3))
         super().__init__(**kwargs)
         self.fused = bool(fused)
 
@@ -151,6 +156,21 @@ def _moments_by_matmul(x):
     n = ops.cast(ops.shape(x32)[0], "float32")
     mu = column_sums(x32) / n
     return mu, column_sums(ops.square(x32 - mu)) / n
+
+
+def check_momentum_and_epsilon(momentum, epsilon, names=("momentum", "epsilon")):
+    """Raises unless `momentum` is a number in [0, 1) and `epsilon` a finite number
+    >= 0 (bools, strings and NaN are refused); `names` are the arguments' names for
+    the message."""
+    m, e = names
+    if not _is_real(momentum) or not 0.0 <= momentum < 1.0:
+        raise ValueError(f"`{m}` must be a number in [0, 1). Received: {m}={momentum}")
+    if not _is_real(epsilon) or not 0.0 <= epsilon < float("inf"):
+        raise ValueError(f"`{e}` must be a finite number >= 0. Received: {e}={epsilon}")
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def per_example(t, x):

@@ -4,7 +4,8 @@ import keras
 from keras import ops
 
 from sagan_tf.layers.batch_norm import BatchNorm, per_example
-from sagan_tf.layers.label_checks import check_labels_shape, check_num_classes
+from sagan_tf.layers.label_checks import (check_labels_shape, check_num_classes,
+                                          class_ids)
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -17,7 +18,9 @@ class ConditionalBatchNorm(keras.layers.Layer):
     averages at inference, from a `BatchNorm` (Keras' BatchNormalization) without affine
     terms; gamma (init 1) and beta (init 0) are [num_classes, C] tables indexed by the
     label c. The tables are not spectrally normalized (SPEC: CBN's gains and biases
-    are exempt). Called as `cbn([x, labels])` with labels int [N].
+    are exempt). Called as `cbn([x, labels])` with labels int [N] in
+    `[0, num_classes)`; a label outside that range (-1 included: `ops.take` alone would
+    read class num_classes - 1) fails in the gather, see `label_checks.class_ids`.
 
     With `fused=True` (the default) the normalization and the class affine are one
     scale-and-shift, y = x * a_c + b_c with a_c = gamma[c] / sqrt(var + eps) and
@@ -41,8 +44,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
     def __init__(self, num_classes, momentum=0.9, epsilon=1e-5, synchronized=False,
                  fused=True, **kwargs):
         super().__init__(**kwargs)
-        check_num_classes(num_classes)
-        self.num_classes = num_classes
+        self.num_classes = check_num_classes(num_classes)
         self.momentum = momentum
         self.epsilon = epsilon
         self.synchronized = bool(synchronized)
@@ -69,7 +71,7 @@ class ConditionalBatchNorm(keras.layers.Layer):
     def call(self, inputs, training=None):
         x, c = inputs
         check_labels_shape(c.shape)  # build() checks only the first call
-        c = ops.cast(c, "int32")
+        c = class_ids(c, self.num_classes)  # -1 fails as num_classes does
         gamma_c = ops.take(self.gamma, c, axis=0)
         beta_c = ops.take(self.beta, c, axis=0)
         if self.fused:

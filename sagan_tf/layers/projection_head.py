@@ -16,7 +16,8 @@ class ProjectionHead(keras.layers.Layer):
         D(x, y) = psi(phi(x)) + <embed(y), phi(x)>
 
     psi is an SN dense layer to one unit and embed an SN embedding. Called as
-    `head([features, labels])`; returns one logit per example, shape [N].
+    `head([features, labels])`; returns one logit per example, shape [N]. A label
+    outside `[0, num_classes)`, -1 included, fails in the embedding's gather.
 
     Args:
         num_classes: number of classes of the embedding.
@@ -25,8 +26,7 @@ class ProjectionHead(keras.layers.Layer):
 
     def __init__(self, num_classes, power_iterations=1, **kwargs):
         super().__init__(**kwargs)
-        check_num_classes(num_classes)
-        self.num_classes = num_classes
+        self.num_classes = check_num_classes(num_classes)
         self.power_iterations = power_iterations
         self.psi = SpectralDense(1, power_iterations=power_iterations, name="psi",
                                  dtype=self.dtype_policy)

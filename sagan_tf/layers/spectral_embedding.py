@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.label_checks import check_positive_int, class_ids
 from sagan_tf.layers.spectral_norm import SpectralNormMixin, validate_power_iterations
 
 
@@ -17,6 +18,10 @@ class SpectralEmbedding(SpectralNormMixin, keras.layers.Layer):
     fails on an embedding, the ids are plain integers and the gradient reaches E
     through E / sigma(E) (u and v held constant).
 
+    Ids must lie in `[0, input_dim)`. An id outside it fails in the gather, -1 the
+    same way as input_dim (`ops.take` alone would read the last row for -1; see
+    `label_checks.class_ids`).
+
     Args:
         input_dim: number of ids (classes).
         output_dim: embedding size.
@@ -27,13 +32,9 @@ class SpectralEmbedding(SpectralNormMixin, keras.layers.Layer):
     def __init__(self, input_dim, output_dim, power_iterations=1,
                  embeddings_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        for name, value in (("input_dim", input_dim), ("output_dim", output_dim)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. Received: {name}={value}")
         validate_power_iterations(power_iterations)
-        self.input_dim = input_dim
-        self.output_dim = output_dim
+        self.input_dim = check_positive_int(input_dim, "input_dim")
+        self.output_dim = check_positive_int(output_dim, "output_dim")
         self.power_iterations = power_iterations
         self.embeddings_initializer = keras.initializers.get(embeddings_initializer)
 
@@ -45,7 +46,7 @@ class SpectralEmbedding(SpectralNormMixin, keras.layers.Layer):
 
     def call(self, ids, training=None):
         e_sn = self.normalized_kernel(training)
-        return ops.take(e_sn, ops.cast(ids, "int32"), axis=0)
+        return ops.take(e_sn, class_ids(ids, self.input_dim), axis=0)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.output_dim,)

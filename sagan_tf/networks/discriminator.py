@@ -16,7 +16,8 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
 
     Args:
         preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
-        num_classes: number of classes of the projection embedding.
+        num_classes: number of classes of the projection embedding (a positive
+            integer; labels must lie in [0, num_classes)).
         name: the model's name.
         **overrides: any key of the preset's "discriminator" dict (`channels`,
             `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`,
@@ -26,7 +27,7 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
         A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
         int32 [N]) and returning one float32 logit per image, shape [N].
     """
-    check_num_classes(num_classes)
+    num_classes = check_num_classes(num_classes)
     s = presets.network_settings(preset, "discriminator", overrides)
     channels, downsample = list(s["channels"]), list(s["downsample"])
     if not channels or len(channels) != len(downsample):

@@ -5,7 +5,8 @@ import keras
 from sagan_tf import presets
 from sagan_tf.layers import (BatchNorm, ResidualUpBlock, SelfAttention, SpectralConv2D,
                              SpectralDense)
-from sagan_tf.layers.label_checks import check_num_classes
+from sagan_tf.layers.batch_norm import check_momentum_and_epsilon
+from sagan_tf.layers.label_checks import check_num_classes, check_positive_int
 
 
 def build_generator(preset, num_classes, name="generator", **overrides):
@@ -16,19 +17,24 @@ def build_generator(preset, num_classes, name="generator", **overrides):
 
     Args:
         preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
-        num_classes: number of classes of the conditional batch norms.
+        num_classes: number of classes of the conditional batch norms (a positive
+            integer; labels must lie in [0, num_classes)).
         name: the model's name.
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
             `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
             `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`,
-            `synchronized_bn`, `fused_bn`).
+            `synchronized_bn`, `fused_bn`). `latent_dim` must be a positive integer,
+            `bn_momentum` in [0, 1) and `bn_epsilon` >= 0.
 
     Returns:
         A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
         float32 images in [-1, 1], [N, resolution, resolution, 3].
     """
-    check_num_classes(num_classes)
+    num_classes = check_num_classes(num_classes)
     s = presets.network_settings(preset, "generator", overrides)
+    latent_dim = check_positive_int(s["latent_dim"], "latent_dim")
+    check_momentum_and_epsilon(s["bn_momentum"], s["bn_epsilon"],
+                               names=("bn_momentum", "bn_epsilon"))
     channels = list(s["channels"])
     size = s["initial_size"]
     output_sizes = [size * 2 ** (i + 1) for i in range(len(channels))]
@@ -39,7 +45,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
             f"Received: channels={channels}, initial_size={size}")
     _check_attention(s["attention_resolutions"], output_sizes, channels, "generator")
 
-    z = keras.Input((s["latent_dim"],), name="z")
+    z = keras.Input((latent_dim,), name="z")
     labels = keras.Input((), dtype="int32", name="labels")
     x = SpectralDense(size * size * channels[0], power_iterations=s["power_iterations"],
                       name="dense")(z)

@@ -2,6 +2,8 @@
 with an independent GradientTape on copies of G and D, the stateless noise formula, the
 EMA formula in NumPy, and one device against two replicas."""
 
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -233,3 +235,57 @@ def test_two_replicas_match_one_device_adam():
         assert np.abs(a - b).max() < 2 * steps * lr, name
         # Measured: 0.9% of G's and 0.25% of D's weights beyond 1e-6 + 1e-5 * |w|.
         assert np.mean(np.abs(a - b) > 1e-6 + 1e-5 * np.abs(a)) < 0.05, name
+
+
+@pytest.mark.parametrize("bad", [NUM_CLASSES, -1])
+def test_fit_refuses_a_label_outside_the_classes(bad):
+    """-1 used to train as class 9 (`ops.take` wraps negative ids); now it fails in
+    fit's graph as 10 does, naming the label and the valid range."""
+    model = _model()
+    images, labels = _batch(4)
+    labels = tf.tensor_scatter_nd_update(labels, [[2]], [bad])
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[2\] = {bad} is not in \[0, {NUM_CLASSES}\)"):
+        model.fit(tf.data.Dataset.from_tensors((images, labels)), verbose=0, shuffle=False)
+
+
+def test_generator_and_discriminator_of_different_class_counts_are_refused():
+    g, _ = _networks()
+    d = sagan_tf.build_discriminator("sagan32", 5, channels=[16, 16, 16, 16])
+    with pytest.raises(ValueError, match=re.escape(
+            "`generator` and `discriminator` must be built for the same number of classes. "
+            "Received: generator num_classes=10, discriminator num_classes=5")):
+        SAGAN(g, d)
+
+
+def test_networks_without_class_layers_skip_the_class_count_check():
+    g, _ = _networks()
+    images = keras.Input((32, 32, 3))
+    labels = keras.Input((), dtype="int32")
+    logits = keras.layers.Reshape(())(keras.layers.Dense(1)(keras.layers.Flatten()(images)))
+    unconditional = keras.Model([images, labels], logits)
+    assert SAGAN(g, unconditional).latent_dim == LATENT
+
+
+def test_class_counts_are_read_inside_nested_models():
+    g, _ = _networks()
+    images = keras.Input((32, 32, 3))
+    labels = keras.Input((), dtype="int32")
+    inner = sagan_tf.build_discriminator("sagan32", 3, channels=[16, 16, 16, 16])
+    wrapper = keras.Model([images, labels], inner([images, labels]))
+    with pytest.raises(ValueError, match="discriminator num_classes=3"):
+        SAGAN(g, wrapper)
+
+
+@pytest.mark.parametrize("latent_dim,match", [
+    (0, "`latent_dim` must be a positive integer. Received: latent_dim=0"),
+    (-1, "`latent_dim` must be a positive integer. Received: latent_dim=-1"),
+    (True, "`latent_dim` must be a positive integer. Received: latent_dim=True"),
+    (128.0, "`latent_dim` must be a positive integer. Received: latent_dim=128.0"),
+    (64, "`latent_dim` must be the generator's z width, 128. Received: latent_dim=64"),
+])
+def test_latent_dim_must_be_the_generators_positive_z_width(latent_dim, match):
+    g, d = _networks()
+    with pytest.raises(ValueError, match=re.escape(match)):
+        SAGAN(g, d, latent_dim=latent_dim)
+    assert SAGAN(g, d, latent_dim=LATENT).latent_dim == LATENT

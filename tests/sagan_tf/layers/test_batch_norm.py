@@ -195,3 +195,24 @@ def test_config_round_trip():
     clone.build(x.shape)
     clone.set_weights(layer.get_weights())
     np.testing.assert_allclose(clone(x).numpy(), layer(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(momentum=1.0), r"`momentum` must be a number in \[0, 1\). Received: momentum=1.0"),
+    (dict(momentum=1.5), r"`momentum` must be a number in \[0, 1\)"),
+    (dict(momentum=-0.01), r"`momentum` must be a number in \[0, 1\)"),
+    (dict(momentum=True), r"Received: momentum=True"),
+    (dict(momentum="0.9"), r"`momentum` must be a number"),
+    (dict(epsilon=-1e-3), r"`epsilon` must be a finite number >= 0. Received: epsilon=-0.001"),
+    (dict(epsilon=float("nan")), "`epsilon` must be a finite number >= 0"),
+    (dict(epsilon=None), "`epsilon` must be a finite number >= 0"),
+])
+def test_momentum_outside_0_1_and_negative_epsilon_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        BatchNorm(**kwargs)
+
+
+def test_momentum_zero_and_epsilon_zero_are_accepted():
+    layer = BatchNorm(momentum=0.0, epsilon=0.0)
+    assert (layer.momentum, layer.epsilon) == (0.0, 0.0)
+    assert BatchNorm(momentum=np.float32(0.9)).momentum == np.float32(0.9)

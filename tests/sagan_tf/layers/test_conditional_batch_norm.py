@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -211,3 +213,65 @@ def test_fused_statistics_are_float32_under_mixed_bfloat16():
                                x_seen.mean(axis=(0, 1, 2)), rtol=1e-6)
     np.testing.assert_allclose(layer.batch_norm.moving_variance.numpy(),
                                x_seen.var(axis=(0, 1, 2)), rtol=1e-4)
+
+
+def _run(layer, x, labels, training, mode):
+    """The layer's call eagerly or traced into a graph (a `tf.function`, as in fit)."""
+    if mode == "eager":
+        return layer([tf.constant(x), tf.constant(labels)], training=training)
+    return tf.function(lambda a, b: layer([a, b], training=training))(
+        tf.constant(x), tf.constant(labels))
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("bad", [K, -1, -K - 1])
+def test_label_outside_the_classes_fails_naming_it_and_the_range(bad, training, mode, fused):
+    """-1 would otherwise read class K - 1's gain and bias (`ops.take` wraps negative
+    ids); it fails as K does, in the gather, with the label and [0, K) named."""
+    layer = _layer(fused=fused)
+    x, labels = _data()
+    labels[3] = bad
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[3\] = {bad} is not in \[0, {K}\)"):
+        _run(layer, x, labels, training, mode)
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_every_valid_label_reads_its_own_row(mode, dtype, fused):
+    layer = _layer(fused=fused)
+    rng = np.random.RandomState(2)
+    mean, var = rng.randn(C).astype("float32"), rng.uniform(0.2, 4.0, C).astype("float32")
+    layer.batch_norm.moving_mean.assign(mean)
+    layer.batch_norm.moving_variance.assign(var)
+    x, _ = _data()
+    labels = np.array([K - 1, 0, 1, 2, K - 1, 3], dtype)  # the first and last rows too
+    y = _run(layer, x, labels, False, mode).numpy()
+    expected = cbn_inference(x, labels, mean, var, layer.gamma.numpy(), layer.beta.numpy(),
+                             1e-5)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("num_classes", [True, False, 10.0, "10", np.float32(3)])
+def test_num_classes_must_be_an_integer_not_a_bool_or_float(num_classes):
+    with pytest.raises(ValueError, match=re.escape(
+            f"`num_classes` must be a positive integer. Received: num_classes={num_classes}")):
+        ConditionalBatchNorm(num_classes)
+
+
+def test_numpy_integer_num_classes_is_stored_as_int():
+    layer = ConditionalBatchNorm(np.int64(K))
+    assert type(layer.num_classes) is int and layer.get_config()["num_classes"] == K
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(momentum=1.0), r"`momentum` must be a number in \[0, 1\). Received: momentum=1.0"),
+    (dict(momentum=-0.1), r"`momentum` must be a number in \[0, 1\)"),
+    (dict(momentum=float("nan")), r"`momentum` must be a number in \[0, 1\)"),
+    (dict(epsilon=-1e-5), r"`epsilon` must be a finite number >= 0. Received: epsilon=-1e-05"),
+    (dict(epsilon=float("inf")), "`epsilon` must be a finite number >= 0"),
+])
+def test_momentum_and_epsilon_are_checked(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConditionalBatchNorm(K, **kwargs)

@@ -92,3 +92,31 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
     inputs = [tf.constant(x), tf.constant(labels)]
     np.testing.assert_allclose(clone(inputs).numpy(), head(inputs).numpy(), rtol=1e-6)
     assert clone.embed.power_iterations == 2
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("bad", [K, -1])
+def test_label_outside_the_classes_fails_naming_it_and_the_range(bad, mode):
+    x, labels = _data()
+    head = _head(x, labels)
+    labels[1] = bad
+    call = head if mode == "eager" else tf.function(lambda a: head(a, training=True))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[1\] = {bad} is not in \[0, {K}\)"):
+        call([tf.constant(x), tf.constant(labels)])
+
+
+def test_every_valid_label_gives_the_reference_logit_in_a_graph():
+    x, _ = _data(n=K + 1)
+    labels = np.array([K - 1] + list(range(K)), "int32")
+    head = _head(x, labels)
+    y = tf.function(lambda a, b: head([a, b]))(tf.constant(x), tf.constant(labels))
+    np.testing.assert_allclose(y.numpy(), projection_head(head, x, labels), rtol=1e-4,
+                               atol=1e-4)
+
+
+@pytest.mark.parametrize("num_classes", [True, False, 10.0, "5"])
+def test_num_classes_must_be_an_integer_not_a_bool_or_float(num_classes):
+    with pytest.raises(ValueError, match=(
+            rf"`num_classes` must be a positive integer. Received: num_classes={num_classes}$")):
+        ProjectionHead(num_classes)

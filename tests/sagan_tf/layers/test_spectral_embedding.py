@@ -1,3 +1,5 @@
+import re
+
 import keras
 import numpy as np
 import pytest
@@ -120,4 +122,42 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
     (dict(input_dim=3, output_dim=2, power_iterations=0), "power_iterations")])
 def test_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        SpectralEmbedding(**kwargs)
+
+
+def _look_up(layer, ids, mode, training=False):
+    if mode == "eager":
+        return layer(tf.constant(ids), training=training)
+    return tf.function(lambda i: layer(i, training=training))(tf.constant(ids))
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("bad", [7, -1, -8, 2 ** 40])
+def test_id_outside_the_rows_fails_naming_it_and_the_range(bad, training, mode):
+    """-1 would otherwise read the last row (`ops.take` wraps negative ids); it fails
+    as input_dim does. An int64 id is not wrapped into range by a cast to int32."""
+    layer = _layer()  # 7 rows
+    ids = np.array([0, 6, bad], "int64")
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[2\] = {bad} is not in \[0, 7\)"):
+        _look_up(layer, ids, mode, training)
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+def test_every_valid_id_reads_its_own_row(mode):
+    layer = _layer()
+    ids = np.array([6, 0, 1, 2, 3, 4, 5, 6], "int32")
+    e = layer.kernel.numpy()
+    y = _look_up(layer, ids, mode).numpy()
+    np.testing.assert_allclose(y, (e / sigma_from_u(e, layer.u.numpy()))[ids], rtol=1e-5,
+                               atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["input_dim", "output_dim"])
+@pytest.mark.parametrize("value", [True, 4.0, None])
+def test_sizes_must_be_integers_not_bools_or_floats(name, value):
+    kwargs = {"input_dim": 3, "output_dim": 2, name: value}
+    with pytest.raises(ValueError, match=re.escape(
+            f"`{name}` must be a positive integer. Received: {name}={value}")):
         SpectralEmbedding(**kwargs)

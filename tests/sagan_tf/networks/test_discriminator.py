@@ -175,3 +175,36 @@ def test_keras_save_and_load_give_equal_outputs(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(loaded(inputs, training=False).numpy(),
                                d(inputs, training=False).numpy(), rtol=1e-6, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("bad", [K, -1])
+def test_label_outside_the_classes_fails_naming_it_and_the_range(bad, training, mode):
+    """-1 used to read class K - 1's embedding (`ops.take` wraps negative ids); it
+    fails as K does."""
+    d = build_discriminator("sagan32", K, **NARROW)
+    x, _ = _inputs()
+    labels = tf.constant([0, 1, bad], "int32")
+    call = d if mode == "eager" else tf.function(lambda a: d(a, training=training))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[2\] = {bad} is not in \[0, {K}\)"):
+        call([x, labels], training=training) if mode == "eager" else call([x, labels])
+
+
+def test_valid_labels_in_a_graph_equal_the_numpy_composition():
+    d = build_discriminator("sagan32", K, **NARROW)
+    x, _ = _inputs(n=4)
+    labels = tf.constant([K - 1, 0, 4, K - 1], "int32")
+    _trained_state(d, [x, labels])
+    y = tf.function(lambda a, b: d([a, b], training=False))(x, labels).numpy()
+    expected = reference.discriminator(d, x.numpy(), labels.numpy(), [True, True, False, False],
+                                       [16])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("num_classes", [True, False, 10.0, "10"])
+def test_num_classes_must_be_an_integer_in_keras_style(num_classes):
+    with pytest.raises(ValueError, match=(
+            rf"`num_classes` must be a positive integer. Received: num_classes={num_classes}$")):
+        build_discriminator("sagan32", num_classes, **NARROW)

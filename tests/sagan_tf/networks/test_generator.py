@@ -230,3 +230,48 @@ def test_keras_save_and_load_give_equal_outputs(tmp_path):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
     np.testing.assert_allclose(loaded(inputs, training=False).numpy(),
                                g(inputs, training=False).numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["eager", "tf.function"])
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("bad", [K, -1])
+def test_label_outside_the_classes_fails_naming_it_and_the_range(bad, training, mode):
+    """-1 used to be class K - 1 (`ops.take` wraps negative ids); it fails as K does."""
+    g = build_generator("sagan32", K, **NARROW)
+    z, _ = _inputs()
+    labels = tf.constant([0, bad, 3], "int32")
+    call = g if mode == "eager" else tf.function(lambda a: g(a, training=training))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=rf"indices\[1\] = {bad} is not in \[0, {K}\)"):
+        call([z, labels], training=training) if mode == "eager" else call([z, labels])
+
+
+def test_valid_labels_in_a_graph_equal_the_numpy_composition():
+    g = build_generator("sagan32", K, channels=[16, 16, 16], attention_resolutions=[16])
+    z, _ = _inputs(n=4)
+    labels = tf.constant([K - 1, 0, 5, K - 1], "int32")
+    _trained_state(g, [z, labels])
+    y = tf.function(lambda a, b: g([a, b], training=False))(z, labels).numpy()
+    expected = reference.generator(g, z.numpy(), labels.numpy(), 4, [16, 16, 16], [16])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(num_classes=True), r"`num_classes` must be a positive integer. "
+                             r"Received: num_classes=True$"),
+    (dict(num_classes=False), r"Received: num_classes=False$"),
+    (dict(num_classes=10.0), r"Received: num_classes=10.0$"),
+    (dict(latent_dim=0), r"`latent_dim` must be a positive integer. Received: latent_dim=0$"),
+    (dict(latent_dim=-4), r"Received: latent_dim=-4$"),
+    (dict(latent_dim=64.0), r"Received: latent_dim=64.0$"),
+    (dict(latent_dim=True), r"Received: latent_dim=True$"),
+    (dict(bn_epsilon=-1e-5), r"`bn_epsilon` must be a finite number >= 0. "
+                             r"Received: bn_epsilon=-1e-05$"),
+    (dict(bn_momentum=1.0), r"`bn_momentum` must be a number in \[0, 1\). "
+                            r"Received: bn_momentum=1.0$"),
+    (dict(bn_momentum=-0.5), r"Received: bn_momentum=-0.5$"),
+])
+def test_bad_arguments_are_refused_in_keras_style(kwargs, match):
+    kwargs = {"preset": "sagan32", "num_classes": K, **NARROW, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        build_generator(**kwargs)
