@@ -7,7 +7,8 @@
         variables/
         assets.extra/
           tf_serving_warmup_requests
-          sagan_tf.json        latent_dim, num_classes, resolution, class_names, source
+          sagan_tf.json        latent_dim, num_classes, resolution, class_names,
+                               max_batch_size, source
       2/ ...
 
 A version is written to a hidden temporary directory in `export_base`
@@ -30,7 +31,7 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from export import client, warmup
-from export.module import GeneratorModule
+from export.module import DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size
 from sagan_tf import storage
 from sagan_tf.run_dir import RunDir, export_versions
 
@@ -74,6 +75,23 @@ def resolve_version(export_base, version=None, overwrite=False):
     return version
 
 
+def check_batch_sizes(warmup_batch_sizes, max_batch_size):
+    """Returns `max_batch_size` (int); raises unless it is a positive integer and no
+    warmup batch exceeds it. TF Serving replays the warmup requests when it loads a
+    version and does not serve a version whose warmup fails, and a warmup request
+    above the limit always fails."""
+    limit = check_max_batch_size(max_batch_size)
+    over = [n for n in warmup_batch_sizes if isinstance(n, int) and n > limit]
+    if over:
+        raise ValueError(
+            f"Warmup batch sizes {over} exceed the export's batch limit {limit}: their "
+            "warmup requests would fail and TF Serving would not load the version. "
+            "Lower --warmup_batch_sizes (`warmup_batch_sizes`) or raise --max_batch_size "
+            f"(`max_batch_size`). Received: warmup_batch_sizes={list(warmup_batch_sizes)}, "
+            f"max_batch_size={limit}")
+    return limit
+
+
 def model_server_config(model_name=client.DEFAULT_MODEL_NAME, base_path=None):
     """A `ModelServerConfig` serving the latest version of one model.
 
@@ -102,7 +120,8 @@ def write_model_config(export_base, model_name=client.DEFAULT_MODEL_NAME, base_p
 
 def export_generator(generator, export_base, version=None, *, num_classes, class_names=(),
                      overwrite=False, model_name=client.DEFAULT_MODEL_NAME,
-                     serving_base_path=None, warmup_batch_sizes=(1,), metadata=None):
+                     serving_base_path=None, warmup_batch_sizes=(1,),
+                     max_batch_size=DEFAULT_MAX_BATCH_SIZE, metadata=None):
     """Writes `<export_base>/<version>/` (SavedModel, warmup, metadata) and models.config.
 
     Args:
@@ -115,15 +134,19 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
         model_name: the name in models.config and in the warmup requests.
         serving_base_path: export_base as the server sees it, for models.config
             (default `/models/<model_name>`).
-        warmup_batch_sizes: batch sizes of the warmup requests.
+        warmup_batch_sizes: batch sizes of the warmup requests, at most
+            `max_batch_size`.
+        max_batch_size: the most examples a request may hold (checked in the graph,
+            stored as the module's `max_batch_size` and in the metadata).
         metadata: extra JSON-serializable entries for assets.extra/sagan_tf.json.
 
     Returns:
         The path of the new version directory.
     """
     version = resolve_version(export_base, version, overwrite)
+    check_batch_sizes(warmup_batch_sizes, max_batch_size)
     storage.makedirs(export_base)
-    module = GeneratorModule(generator, num_classes, class_names)
+    module = GeneratorModule(generator, num_classes, class_names, max_batch_size)
     final = storage.join(export_base, str(version))
     tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
     try:
@@ -134,6 +157,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
         info = {"latent_dim": latent_dim, "num_classes": num_classes,
                 "resolution": int(module.resolution.numpy()),
                 "class_names": [c.decode() for c in module.class_names.numpy()],
+                "max_batch_size": int(module.max_batch_size.numpy()),
                 "signatures": sorted(module.signatures()), **(metadata or {})}
         storage.write_json(storage.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), info)
         _publish(tmp, final)
@@ -160,8 +184,11 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
     Returns:
         The path of the new version directory.
     """
-    # Fail on a bad or taken version before the (slow) restore.
+    # Fail on a bad or taken version, or batch sizes over the limit, before the
+    # (slow) restore.
     version = resolve_version(export_base, version, kwargs.get("overwrite", False))
+    check_batch_sizes(kwargs.get("warmup_batch_sizes", (1,)),
+                      kwargs.get("max_batch_size", DEFAULT_MAX_BATCH_SIZE))
     generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint)
     ema = use_ema and config.ema_decay is not None
     metadata = {"model_dir": _absolute(model_dir), "checkpoint": checkpoint,

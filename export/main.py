@@ -6,12 +6,13 @@ writes serving/sagan/N/ (SavedModel with the `serving_default` and `generate`
 signatures, warmup requests) and serving/sagan/models.config. The EMA generator is
 exported when the run kept one (`--nouse_ema` for the raw generator). Without
 `--version` the next free version number is used; an existing version is kept
-unless `--overwrite`.
+unless `--overwrite`. A request may hold at most `--max_batch_size` images (default
+256); the limit is checked inside the SavedModel's graph.
 """
 
 from absl import app, flags, logging
 
-from export import exporter
+from export import exporter, module
 
 FLAGS = flags.FLAGS
 
@@ -28,7 +29,12 @@ flags.DEFINE_string("model_name", "sagan", "The model's name in models.config an
 flags.DEFINE_string("serving_base_path", None,
                     "export_base as the server sees it, for models.config "
                     "(default: /models/<model_name>, the TF Serving Docker image's layout).")
-flags.DEFINE_list("warmup_batch_sizes", ["1"], "Batch sizes of the warmup requests.")
+flags.DEFINE_list("warmup_batch_sizes", ["1"],
+                  "Batch sizes of the warmup requests (each at most --max_batch_size).")
+flags.DEFINE_integer("max_batch_size", module.DEFAULT_MAX_BATCH_SIZE,
+                     "The most images one request may ask for; larger requests are refused "
+                     "in the graph (a few thousand full-width images would exhaust a "
+                     "server's memory). Clients split larger jobs into several requests.")
 flags.mark_flags_as_required(["model_dir", "export_base"])
 
 
@@ -40,7 +46,8 @@ def main(argv):
             FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
             checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite,
             model_name=FLAGS.model_name, serving_base_path=FLAGS.serving_base_path,
-            warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes])
+            warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes],
+            max_batch_size=FLAGS.max_batch_size)
     except (ValueError, FileExistsError, FileNotFoundError) as e:
         # A bad flag value, a taken version or a model_dir without a run: the
         # message says what to change; a traceback would bury it.

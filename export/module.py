@@ -13,13 +13,18 @@ Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
 half to even, as `sagan_tf.grid.to_uint8`.
 
 The inputs are checked inside the graph (so the checks run under TF Serving too,
-not only in Python): labels in [0, num_classes) and at least one, z with latent_dim
-columns and as many rows as labels. z's signature shape is [-1, -1] on purpose: with a static width
-a wrong-width z would be rejected (Python) or fail inside a matmul (TF Serving)
-before the check could name the expected width.
+not only in Python): labels in [0, num_classes), at least one and at most
+`max_batch_size`, z with latent_dim columns and as many rows as labels. z's signature
+shape is [-1, -1] on purpose: with a static width a wrong-width z would be rejected
+(Python) or fail inside a matmul (TF Serving) before the check could name the
+expected width. The batch limit bounds a request's memory (about 4 MiB of
+activations per image at full width, so one request of a few thousand images could
+take a server down); the checks run before the generator, so a refused request
+never reaches it.
 
 The loaded object also carries the model's `latent_dim`, `num_classes`,
-`resolution` (int64 scalars) and `class_names` (string [num_classes]) as variables.
+`resolution`, `max_batch_size` (int64 scalars) and `class_names` (string
+[num_classes]) as variables.
 
 The module tracks the tf.Variables that the signatures' graphs capture, not the
 Keras model: with the Keras 3 model as a tracked child, the SavedModel runs under
@@ -32,9 +37,17 @@ Keras' own `ExportArchive` tracks the captured variables for the same reason.
 import tensorflow as tf
 
 from sagan_tf import noise
+from sagan_tf.layers.label_checks import check_num_classes, check_positive_int
 
 SERVING_DEFAULT = "serving_default"
 GENERATE = "generate"
+# Images per request: 256 x ~4 MiB of activations at full width is ~1 GiB.
+DEFAULT_MAX_BATCH_SIZE = 256
+
+
+def check_max_batch_size(max_batch_size):
+    """Returns `max_batch_size` as an int; raises unless it is a positive integer."""
+    return check_positive_int(max_batch_size, "max_batch_size")
 
 
 class GeneratorModule(tf.Module):
@@ -45,14 +58,16 @@ class GeneratorModule(tf.Module):
             -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`).
         num_classes: number of classes the generator is conditioned on.
         class_names: optional names of the classes (stored in the SavedModel).
+        max_batch_size: the most examples one request may hold; larger requests
+            fail in the graph with a message that says to split them.
         name: the module's name.
     """
 
-    def __init__(self, generator, num_classes, class_names=(), name="sagan_generator"):
+    def __init__(self, generator, num_classes, class_names=(),
+                 max_batch_size=DEFAULT_MAX_BATCH_SIZE, name="sagan_generator"):
         super().__init__(name=name)
-        if not isinstance(num_classes, int) or num_classes < 1:
-            raise ValueError(
-                f"`num_classes` must be a positive integer. Received: num_classes={num_classes}")
+        num_classes = check_num_classes(num_classes)
+        max_batch_size = check_max_batch_size(max_batch_size)
         class_names = [str(c) for c in class_names]
         if class_names and len(class_names) != num_classes:
             raise ValueError(
@@ -67,12 +82,15 @@ class GeneratorModule(tf.Module):
                 f"{tuple(image_shape)}")
         self._latent_dim = int(z_shape[-1])
         self._num_classes = num_classes
+        self._max_batch_size = max_batch_size
         self.latent_dim = tf.Variable(self._latent_dim, dtype=tf.int64, trainable=False,
                                       name="latent_dim")
         self.num_classes = tf.Variable(num_classes, dtype=tf.int64, trainable=False,
                                        name="num_classes")
         self.resolution = tf.Variable(int(image_shape[1]), dtype=tf.int64, trainable=False,
                                       name="resolution")
+        self.max_batch_size = tf.Variable(max_batch_size, dtype=tf.int64, trainable=False,
+                                          name="max_batch_size")
         self.class_names = tf.Variable(
             tf.constant(class_names or [str(i) for i in range(num_classes)], tf.string),
             trainable=False, name="class_names")
@@ -117,15 +135,21 @@ class GeneratorModule(tf.Module):
         return {SERVING_DEFAULT: self.serving_default, GENERATE: self.generate}
 
     def _checked_labels(self, labels):
-        k = self._num_classes
+        k, limit = self._num_classes, self._max_batch_size
         message = (f"`labels` must be class ids in [0, {k}) (the model has {k} classes). "
                    "Received a label outside that range")
+        n = tf.shape(labels)[0]
         checks = [tf.debugging.assert_greater_equal(labels, 0, message=message),
                   tf.debugging.assert_less(labels, k, message=message),
                   # sagan_tf's SelfAttention cannot run an empty batch; say so clearly.
                   tf.debugging.assert_positive(
-                      tf.shape(labels)[0],
-                      message="`labels` must hold at least one class id. Received N = 0")]
+                      n, message="`labels` must hold at least one class id. Received N = 0"),
+                  # N in the sentence itself (assert_less_equal would append it as
+                  # "x = ..."); the format op is a few bytes per request.
+                  tf.debugging.Assert(n <= limit, [tf.strings.format(
+                      "`labels` holds N = {} examples; this export serves at most "
+                      f"{limit} per request (max_batch_size). Split the request, or "
+                      "re-export with --max_batch_size.", n)])]
         with tf.control_dependencies(checks):
             return tf.identity(labels)
 

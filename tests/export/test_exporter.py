@@ -190,3 +190,60 @@ def test_models_config_takes_name_and_server_path(tmp_path):
     config = text_format.Parse(text, model_server_config_pb2.ModelServerConfig())
     assert config.model_config_list.config[0].name == "faces"
     assert config.model_config_list.config[0].base_path == "/srv/models/faces"
+
+
+def test_metadata_holds_the_default_batch_limit(saved_model_dir):
+    with open(os.path.join(saved_model_dir, "assets.extra", "sagan_tf.json")) as f:
+        assert json.load(f)["max_batch_size"] == 256
+
+
+def test_export_generator_stores_its_batch_limit(tmp_path):
+    base = str(tmp_path / "base")
+    path = exporter.export_generator(_tiny_generator(), base, 1, num_classes=3,
+                                     warmup_batch_sizes=[1, 4], max_batch_size=4)
+    with open(os.path.join(path, "assets.extra", "sagan_tf.json")) as f:
+        assert json.load(f)["max_batch_size"] == 4
+    loaded = tf.saved_model.load(path)
+    assert int(loaded.max_batch_size.numpy()) == 4
+
+
+def _limit_error(sizes, limit):
+    return re.escape(
+        f"Warmup batch sizes {sizes} exceed the export's batch limit {limit}: their "
+        "warmup requests would fail and TF Serving would not load the version. Lower "
+        "--warmup_batch_sizes (`warmup_batch_sizes`) or raise --max_batch_size")
+
+
+def test_warmup_batches_over_the_limit_are_refused_before_anything_is_written(
+        tmp_path, monkeypatch):
+    def never(*args, **kwargs):
+        raise AssertionError("the check must come first")
+
+    base = tmp_path / "base"
+    monkeypatch.setattr(exporter.tf.saved_model, "save", never)
+    with pytest.raises(ValueError, match=_limit_error([5, 8], 4)):
+        exporter.export_generator(_tiny_generator(), str(base), 1, num_classes=3,
+                                  warmup_batch_sizes=[1, 5, 4, 8], max_batch_size=4)
+    assert not base.exists()
+    with pytest.raises(ValueError, match=_limit_error([300], 256)):  # the default limit
+        exporter.export_generator(_tiny_generator(), str(base), 1, num_classes=3,
+                                  warmup_batch_sizes=[300])
+    # From a model_dir: refused before the checkpoint is restored.
+    monkeypatch.setattr(exporter, "RunDir", never)
+    with pytest.raises(ValueError, match=_limit_error([3], 2)):
+        exporter.export_model_dir("unused", str(base), warmup_batch_sizes=[1, 3],
+                                  max_batch_size=2)
+    with pytest.raises(ValueError, match="`max_batch_size` must be a positive integer"):
+        exporter.export_model_dir("unused", str(base), max_batch_size=0)
+    assert not base.exists()
+
+
+def test_sagan_export_refuses_warmup_sizes_over_max_batch_size(model_dir, tmp_path):
+    base = tmp_path / "base"
+    proc = subprocess.run(["sagan-export", f"--model_dir={model_dir}", f"--export_base={base}",
+                           "--max_batch_size=2", "--warmup_batch_sizes=1,3"],
+                          capture_output=True, text=True, env=subprocess_env(), timeout=300)
+    assert proc.returncode != 0
+    assert "Warmup batch sizes [3] exceed the export's batch limit 2" in proc.stderr
+    assert "--warmup_batch_sizes" in proc.stderr and "--max_batch_size" in proc.stderr
+    assert not base.exists()

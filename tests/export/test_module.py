@@ -3,14 +3,21 @@
 `server` (standin_server.py) runs requests as TF Serving does ("session": TF1 Session
 on the serve MetaGraph, signature defaults, dtype checks) or through
 `tf.saved_model.load(...).signatures` ("load"). Expected images come from the Keras
-EMA generator restored from the model_dir in this process.
+EMA generator restored from the model_dir in this process. The batch limit is also
+checked in this process on a tiny `GeneratorModule` (limit 4), where running a full
+batch is cheap.
 """
+
+import re
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import predict_pb2
 
+import sagan_tf
+from export.module import (DEFAULT_MAX_BATCH_SIZE, GENERATE, SERVING_DEFAULT,
+                           GeneratorModule)
 from standin_client import ServingError, outputs
 from noise_reference import documented_z
 
@@ -156,3 +163,81 @@ def test_an_empty_batch_fails_clearly(server):
     with pytest.raises(ServingError, match="`labels` must hold at least one class id"):
         server.predict(request("generate", labels=np.zeros([0], np.int32), seed=np.int64(1),
                                truncation=np.float32(0.0)))
+
+
+def _limit_message(n, limit):
+    return re.escape(f"`labels` holds N = {n} examples; this export serves at most {limit} "
+                     "per request (max_batch_size). Split the request, or re-export with "
+                     "--max_batch_size.")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_request_over_the_batch_limit_is_refused_by_the_export(server, mode):
+    """The default limit (256) in the exported graph, run as TF Serving runs it; the
+    check comes before the generator, so the refusal is cheap."""
+    labels = np.zeros([257], np.int32)
+    with pytest.raises(ServingError, match=_limit_message(257, 256)):
+        server.predict(request("serving_default", z=np.zeros((257, LATENT_DIM), np.float32),
+                               labels=labels), mode)
+    with pytest.raises(ServingError, match=_limit_message(257, 256)):
+        server.predict(request("generate", labels=labels, seed=np.int64(0),
+                               truncation=np.float32(0.0)), mode)
+
+
+def test_the_export_carries_its_batch_limit(saved_model_dir):
+    loaded = tf.saved_model.load(saved_model_dir)
+    assert loaded.max_batch_size.dtype == tf.int64
+    assert int(loaded.max_batch_size.numpy()) == DEFAULT_MAX_BATCH_SIZE == 256
+
+
+@pytest.fixture(scope="module")
+def tiny_module():
+    """A GeneratorModule of a tiny generator (3 classes, latent_dim 4), limit 4."""
+    g = sagan_tf.build_generator("sagan32", 3, channels=[8, 8, 8], latent_dim=4)
+    return GeneratorModule(g, 3, max_batch_size=4)
+
+
+def _both_signatures(module, n):
+    labels = tf.zeros([n], tf.int32)
+    return [module.serving_default(tf.zeros([n, 4]), labels),
+            module.generate(labels, tf.constant(1, tf.int64))]
+
+
+def test_the_batch_limit_admits_max_and_refuses_max_plus_one_in_both_signatures(
+        tiny_module, tmp_path):
+    assert int(tiny_module.max_batch_size.numpy()) == 4
+    assert tiny_module.max_batch_size.dtype == tf.int64
+    for out in _both_signatures(tiny_module, 4):
+        assert out["images"].shape == (4, 32, 32, 3)
+    for signature in (SERVING_DEFAULT, GENERATE):
+        fn = tiny_module.signatures()[signature]
+        inputs = {"labels": tf.zeros([5], tf.int32)}
+        inputs.update({"z": tf.zeros([5, 4])} if signature == SERVING_DEFAULT
+                      else {"seed": tf.constant(1, tf.int64)})
+        with pytest.raises(tf.errors.InvalidArgumentError, match=_limit_message(5, 4)):
+            fn(**inputs)
+    # The limit survives a save and load, as a variable and in the graphs.
+    tf.saved_model.save(tiny_module, str(tmp_path), signatures=tiny_module.signatures())
+    loaded = tf.saved_model.load(str(tmp_path))
+    assert int(loaded.max_batch_size.numpy()) == 4
+    sig = loaded.signatures[GENERATE]
+    assert sig(labels=tf.zeros([4], tf.int32), seed=tf.constant(1, tf.int64),
+               truncation=tf.constant(0.0))["images"].shape == (4, 32, 32, 3)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=_limit_message(5, 4)):
+        sig(labels=tf.zeros([5], tf.int32), seed=tf.constant(1, tf.int64),
+            truncation=tf.constant(0.0))
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(max_batch_size=0), "`max_batch_size` must be a positive integer. "
+                             "Received: max_batch_size=0"),
+    (dict(max_batch_size=True), "Received: max_batch_size=True"),
+    (dict(max_batch_size=8.0), "Received: max_batch_size=8.0"),
+    (dict(num_classes=True), "`num_classes` must be a positive integer. "
+                             "Received: num_classes=True"),
+    (dict(num_classes=3.0), "Received: num_classes=3.0"),
+])
+def test_module_arguments_are_checked(kwargs, match):
+    g = sagan_tf.build_generator("sagan32", 3, channels=[8, 8, 8], latent_dim=4)
+    with pytest.raises(ValueError, match=re.escape(match)):
+        GeneratorModule(g, **{"num_classes": 3, **kwargs})
