@@ -150,6 +150,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
     final = storage.join(export_base, str(version))
     tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
     try:
+        storage.makedirs(tmp)
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         latent_dim = int(module.latent_dim.numpy())
         warmup.write_warmup_file(tmp, warmup.warmup_requests(
