@@ -19,7 +19,9 @@ read it through this module, so what a run directory is lives in one place.
 """
 
 import dataclasses
+import logging
 import os
+import re
 
 import tensorflow as tf
 
@@ -28,6 +30,17 @@ from sagan_tf.train_config import TrainConfig, build_generator
 
 CONFIG_FILE = "config.json"
 SAVED_MODEL_FILE = "saved_model.pb"
+#: Where checkpoints that do not restore are moved (never deleted).
+DAMAGED_DIR = "damaged"
+
+logger = logging.getLogger(__name__)
+_CHECKPOINT_INDEX = re.compile(r"^ckpt-(\d+)\.index$")
+#: What a damaged checkpoint raises on restore (a truncated data file: IndexError).
+RESTORE_ERRORS = (tf.errors.OpError, ValueError, IndexError, KeyError, AssertionError)
+
+
+class CheckpointError(ValueError):
+    """No checkpoint of a run can be used as asked; the message says what is there."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,7 +104,13 @@ class RunDir:
             raise FileNotFoundError(
                 f"No {CONFIG_FILE} in model_dir {self.path!r}: is it the `--model_dir` of a "
                 "`sagan-train` run?")
-        return TrainConfig.from_json(storage.read_text(self.config_file))
+        try:
+            return TrainConfig.from_json(storage.read_text(self.config_file))
+        except (ValueError, TypeError) as e:  # a hand-edited file
+            raise ValueError(
+                f"{self.config_file} is not a valid sagan-train config: {e}. Undo the edit "
+                "(every field must keep its type; see TrainConfig), or start a new run in "
+                "another --model_dir.") from None
 
     def load_config_if_exists(self):
         """The saved config, or None for a new run."""
@@ -103,9 +122,72 @@ class RunDir:
 
     # -- checkpoints --------------------------------------------------------------------
 
+    def checkpoints_on_disk(self):
+        """The prefixes of the checkpoints whose files are in checkpoints/, oldest first,
+        found from the files themselves (not from the `checkpoint` state file)."""
+        if not storage.isdir(self.checkpoints):
+            return []
+        found = [(int(m.group(1)), self.join("checkpoints", f"ckpt-{m.group(1)}"))
+                 for m in map(_CHECKPOINT_INDEX.match, storage.listdir(self.checkpoints)) if m]
+        return [prefix for _, prefix in sorted(found)]
+
     def latest_checkpoint(self):
-        """The prefix of the newest checkpoint, or None."""
-        return tf.train.latest_checkpoint(self.checkpoints)
+        """The prefix of the newest checkpoint, or None.
+
+        The newest by number among the files on disk. When the `checkpoint` state file
+        is missing, unreadable or names another one, a warning says so (the state file
+        is rewritten by `repair_checkpoint_state`, which `sagan-train` calls).
+        """
+        on_disk = self.checkpoints_on_disk()
+        if not on_disk:
+            return None
+        problem = self._state_problem(on_disk)
+        if problem:
+            logger.warning("%s; using the newest checkpoint on disk, %s.", problem, on_disk[-1])
+        return on_disk[-1]
+
+    def repair_checkpoint_state(self):
+        """Rewrites the `checkpoint` state file from the files on disk if it is missing,
+        unreadable or disagrees with them, so that tf.train.CheckpointManager sees (and
+        keeps rotating) every checkpoint of the run. Returns True if it rewrote it."""
+        on_disk = self.checkpoints_on_disk()
+        problem = self._state_problem(on_disk) if on_disk else None
+        if not problem:
+            return False
+        logger.warning("%s; rewriting it from the %d checkpoint(s) on disk.", problem,
+                       len(on_disk))
+        tf.compat.v1.train.update_checkpoint_state(
+            self.checkpoints, on_disk[-1], all_model_checkpoint_paths=on_disk)
+        return True
+
+    def _state_problem(self, on_disk):
+        state_file = self.join("checkpoints", "checkpoint")
+        if not storage.exists(state_file):
+            return f"The checkpoint state file {state_file} is missing"
+        state = tf.train.get_checkpoint_state(self.checkpoints)  # None when unreadable
+        if state is None:
+            return f"The checkpoint state file {state_file} cannot be read"
+        listed = [os.path.basename(p) for p in state.all_model_checkpoint_paths]
+        if (os.path.basename(state.model_checkpoint_path) != os.path.basename(on_disk[-1])
+                or sorted(listed) != sorted(os.path.basename(p) for p in on_disk)):
+            return (f"The checkpoint state file {state_file} lists {listed or 'nothing'}, "
+                    f"not the checkpoints on disk "
+                    f"{[os.path.basename(p) for p in on_disk]}")
+        return None
+
+    def set_aside(self, prefix, error):
+        """Moves a checkpoint that does not restore into checkpoints/damaged/ (never
+        deleting it) and rewrites the state file; returns its new prefix."""
+        target_dir = self.join("checkpoints", DAMAGED_DIR)
+        storage.makedirs(target_dir)
+        name = os.path.basename(prefix)
+        for path in tf.io.gfile.glob(f"{prefix}.*"):
+            tf.io.gfile.rename(path, storage.join(target_dir, os.path.basename(path)),
+                               overwrite=True)
+        logger.warning("Checkpoint %s does not restore (%s: %s); moved it to %s.", prefix,
+                       type(error).__name__, error, target_dir)
+        self.repair_checkpoint_state()
+        return storage.join(target_dir, name)
 
     def load_generator(self, use_ema=True, checkpoint=None):
         """Restores the generator of the run.
@@ -119,6 +201,7 @@ class RunDir:
             the run's `TrainConfig` and the checkpoint prefix restored.
         """
         config = self.load_config()
+        given = checkpoint
         checkpoint = checkpoint or self.latest_checkpoint()
         if checkpoint is None:
             raise FileNotFoundError(
@@ -126,8 +209,28 @@ class RunDir:
                 "saves every `--checkpoint_every` steps and at the end).")
         generator = build_generator(config)
         name = "ema_generator" if use_ema and config.ema_decay is not None else "generator"
-        tf.train.Checkpoint(**{name: generator}).restore(checkpoint).expect_partial()
+        try:
+            tf.train.Checkpoint(**{name: generator}).restore(checkpoint).expect_partial()
+        except RESTORE_ERRORS as e:
+            # Falling back to an older checkpoint here would export or score other
+            # weights than asked for: refuse, and name the newest one that restores.
+            older = [] if given else self.checkpoints_on_disk()[:-1]
+            usable = next((p for p in reversed(older)
+                           if _restores(name, build_generator(config), p)), None)
+            hint = (f" The newest checkpoint that restores is {usable}: pass "
+                    f"--checkpoint={usable} to use it." if usable else
+                    " No older checkpoint of the run restores either." if older else "")
+            raise CheckpointError(f"Checkpoint {checkpoint} cannot be read "
+                                  f"({type(e).__name__}: {e}).{hint}") from None
         return generator, config, checkpoint
+
+
+def _restores(name, network, prefix):
+    try:
+        tf.train.Checkpoint(**{name: network}).restore(prefix).expect_partial()
+        return True
+    except RESTORE_ERRORS:
+        return False
 
 
 def make_checkpoint(model):

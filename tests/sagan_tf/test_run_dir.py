@@ -85,3 +85,30 @@ def test_resolve_saved_model_takes_the_highest_version_with_a_saved_model(tmp_pa
     assert resolve_saved_model(str(tmp_path / "3")) == str(tmp_path / "3")
     with pytest.raises(FileNotFoundError, match="No SavedModel in"):
         resolve_saved_model(str(tmp_path / "20"))
+
+
+def test_a_truncated_newest_checkpoint_is_refused_with_the_one_that_restores(tmp_path):
+    _saved_run(tmp_path, step=3)
+    run = RunDir(tmp_path)
+    older = run.latest_checkpoint()
+    model, _ = _saved_run(tmp_path, step=5)  # ckpt-105, the newest
+    newest = run.latest_checkpoint()
+    data = tf.io.gfile.glob(newest + ".data-*")[0]
+    with open(data, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(ValueError, match=f"Checkpoint {newest} cannot be read.*"
+                                         f"--checkpoint={older}"):
+        run.load_generator()
+    generator, _, used = run.load_generator(checkpoint=older)  # the named one works
+    assert used == older
+
+
+def test_the_newest_checkpoint_comes_from_the_files_without_a_state_file(tmp_path, caplog):
+    _saved_run(tmp_path, step=3)
+    run = RunDir(tmp_path)
+    newest = run.latest_checkpoint()
+    (tmp_path / "checkpoints" / "checkpoint").unlink()
+    assert run.latest_checkpoint() == newest
+    assert "is missing" in caplog.text
+    assert run.repair_checkpoint_state()
+    assert tf.train.latest_checkpoint(run.checkpoints) == newest

@@ -2,8 +2,10 @@ import os
 import tempfile
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
+from sagan_tf.run_dir import CheckpointError
 from training.checkpointing import CheckpointWriter
 
 
@@ -76,3 +78,72 @@ def test_non_chief_saves_to_a_temporary_directory_and_deletes_it(tiny, tmp_path,
     assert written[0][0].startswith(str(scratch))  # ... in the temporary directory,
     assert os.listdir(scratch) == []  # which is gone,
     assert not os.path.exists(tmp_path / "run" / "checkpoints")  # and not the chief's.
+
+
+def _saved_steps(tiny, tmp_path, steps=(2, 4, 6)):
+    """A run directory with checkpoints at `steps`; returns the model at the last."""
+    config = tiny.config(tmp_path)
+    model = tiny.model(config)
+    writer = CheckpointWriter(model, str(tmp_path), max_to_keep=5)
+    for step in steps:
+        model.g_optimizer.iterations.assign(step)
+        writer.save()
+    return config, model
+
+
+def _files(directory):
+    return sorted(os.listdir(directory))
+
+
+@pytest.mark.parametrize("damage", ["deleted", "garbled", "stale"])
+def test_a_damaged_state_file_never_turns_a_run_into_a_new_one(tiny, tmp_path, damage,
+                                                               caplog):
+    config, _ = _saved_steps(tiny, tmp_path)
+    state = tmp_path / "checkpoints" / "checkpoint"
+    files = [f for f in _files(tmp_path / "checkpoints") if f != "checkpoint"]
+    if damage == "deleted":
+        state.unlink()
+    elif damage == "garbled":
+        state.write_text("model_checkpoint_path: {{{ not a proto")
+    else:  # names only an old checkpoint
+        state.write_text('model_checkpoint_path: "ckpt-2"\nall_model_checkpoint_paths: "ckpt-2"\n')
+    fresh = tiny.model(config)
+    writer = CheckpointWriter(fresh, str(tmp_path), max_to_keep=5)
+    assert writer.restore_latest() == 6  # from the files themselves
+    assert "checkpoint state file" in caplog.text
+    restored = tf.train.get_checkpoint_state(str(tmp_path / "checkpoints"))
+    assert [os.path.basename(p) for p in restored.all_model_checkpoint_paths] == [
+        "ckpt-2", "ckpt-4", "ckpt-6"]
+    fresh.g_optimizer.iterations.assign(8)
+    writer.save()  # the manager knows all of them: nothing the run wrote is overwritten
+    assert set(files) <= set(_files(tmp_path / "checkpoints"))
+
+
+def _truncate(prefix):
+    data = tf.io.gfile.glob(prefix + ".data-*")[0]
+    size = os.path.getsize(data)
+    with open(data, "r+b") as f:
+        f.truncate(size // 2)
+
+
+def test_a_truncated_newest_checkpoint_falls_back_and_is_kept(tiny, tmp_path, caplog):
+    config, _ = _saved_steps(tiny, tmp_path)
+    _truncate(str(tmp_path / "checkpoints" / "ckpt-6"))
+    writer = CheckpointWriter(tiny.model(config), str(tmp_path), max_to_keep=5)
+    assert writer.restore_latest() == 4
+    assert "ckpt-6 does not restore" in caplog.text  # named in the warning
+    damaged = tmp_path / "checkpoints" / "damaged"
+    assert _files(damaged) == ["ckpt-6.data-00000-of-00001", "ckpt-6.index"]  # not deleted
+    state = tf.train.get_checkpoint_state(str(tmp_path / "checkpoints"))
+    assert os.path.basename(state.model_checkpoint_path) == "ckpt-4"
+
+
+def test_no_restorable_checkpoint_is_refused_by_name(tiny, tmp_path):
+    config, _ = _saved_steps(tiny, tmp_path, steps=(2, 4))
+    for step in (2, 4):
+        _truncate(str(tmp_path / "checkpoints" / f"ckpt-{step}"))
+    writer = CheckpointWriter(tiny.model(config), str(tmp_path), max_to_keep=5)
+    with pytest.raises(CheckpointError, match="None of the 2 checkpoint"):
+        writer.restore_latest()
+    with pytest.raises(CheckpointError, match="only damaged checkpoints"):
+        CheckpointWriter(tiny.model(config), str(tmp_path), max_to_keep=5).restore_latest()
