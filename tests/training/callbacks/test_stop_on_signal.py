@@ -4,7 +4,7 @@ import signal
 import keras
 import pytest
 
-from training.callbacks import PeriodicCheckpoint, StopOnSignal
+from training.callbacks import PeriodicCheckpoint, ProgressBar, StopOnSignal
 
 
 class _SignalAt(keras.callbacks.Callback):
@@ -41,3 +41,44 @@ def test_second_ctrl_c_aborts_at_once():
     finally:
         stopper.on_train_end()
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+class _SignallingWriter:
+    """A checkpoint writer that is sent SIGTERM and two SIGINTs while it saves."""
+
+    def __init__(self, writer):
+        self.writer, self.saved = writer, []
+
+    @property
+    def step(self):
+        return self.writer.step
+
+    @property
+    def last_saved_step(self):
+        return self.writer.last_saved_step
+
+    def save(self):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGINT):
+            os.kill(os.getpid(), signum)
+        self.saved.append(self.writer.save())  # reached: the signals did not interrupt
+        return self.saved[-1]
+
+
+def test_signals_during_the_final_save_do_not_lose_it(tiny):
+    model = tiny.model()
+    writer = _SignallingWriter(tiny.RecordingWriter(model))
+    stopper = StopOnSignal()
+    model.fit(tiny.digits(), steps_per_epoch=8, verbose=0, callbacks=[
+        _SignalAt(2, signal.SIGTERM), PeriodicCheckpoint(writer, every=100), stopper])
+    assert writer.saved == ["ckpt-2"]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_an_early_stop_does_not_show_a_full_progress_bar(tiny, capsys):
+    model = tiny.model()
+    model.fit(tiny.digits(), steps_per_epoch=8, verbose=1, callbacks=[
+        ProgressBar(), _SignalAt(3, signal.SIGTERM), StopOnSignal()])
+    out = capsys.readouterr().out
+    assert "3/8" in out and "8/8" not in out
+    model.fit(tiny.digits(), steps_per_epoch=2, verbose=1, callbacks=[ProgressBar()])
+    assert "2/2" in capsys.readouterr().out  # a run that completes ends full
