@@ -116,6 +116,14 @@ def move_tree(source, destination, last=()):
     return destination
 
 
+def remove(path):
+    """Deletes a file (nothing if it does not exist)."""
+    try:
+        tf.io.gfile.remove(os.fspath(path))
+    except tf.errors.NotFoundError:
+        pass
+
+
 def remove_tree(path):
     """Deletes a directory and everything below it (nothing if it does not exist)."""
     path = os.fspath(path)
@@ -140,3 +148,38 @@ def _files_under(root):
     for directory, _, names in tf.io.gfile.walk(root):
         files += [join(directory, name) for name in names]
     return [f for f in files if tf.io.gfile.exists(f) and not tf.io.gfile.isdir(f)]
+
+
+def check_writable_directory(path, flag):
+    """Raises ValueError naming `flag` unless `path` is, or can be made, a directory
+    this process can write to (a file there, a file above it, a read-only or full
+    filesystem are found now, not after minutes of work)."""
+    path = os.fspath(path)
+    if exists(path) and not isdir(path):
+        raise ValueError(f"`{flag}={path}` is a file, not a directory: pass a directory "
+                         "(it is created if needed).")
+    try:
+        makedirs(path)
+    except (tf.errors.OpError, OSError) as e:
+        raise ValueError(f"`{flag}={path}`: cannot create the directory "
+                         f"({_reason(e)}); is a part of the path a file?") from None
+    probe = join(path, f".write-test-{os.getpid()}")
+    try:
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("x" * 4096)
+        remove(probe)
+    except (tf.errors.OpError, OSError) as e:
+        raise ValueError(f"`{flag}={path}` is not writable ({_reason(e)}): check its "
+                         "permissions and free space.") from None
+
+
+def check_writable_file(path, flag):
+    """Raises ValueError naming `flag` unless a file can be written at `path`."""
+    path = os.fspath(path)
+    if isdir(path):
+        raise ValueError(f"`{flag}={path}` is a directory: pass a file name.")
+    check_writable_directory(os.path.dirname(path) or ".", flag)
+
+
+def _reason(error):
+    return getattr(error, "message", None) or str(error) or type(error).__name__

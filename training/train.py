@@ -14,10 +14,12 @@ from the command line; `--attention` and `--synchronized_bn` are shorthands.
 
 import sys
 
-from absl import app, flags
+import tensorflow as tf
+from absl import app, flags, logging
 
-from sagan_tf import settings
+from sagan_tf import metrics, settings, storage
 from sagan_tf.run_dir import RunDir
+from sagan_tf.run_lock import RunLock
 from sagan_tf.train_config import TrainConfig, resume_config
 from training import pipeline, trainer
 from training import strategy as strategy_lib
@@ -28,6 +30,9 @@ flags.DEFINE_list("attention", None, "Feature-map resolutions with self-attentio
                   "D (sets --g_attention_resolutions and --d_attention_resolutions; empty "
                   "for the no-attention baseline).")
 flags.DEFINE_alias("synchronized_bn", "g_synchronized_bn")
+flags.DEFINE_boolean("break_lock", False, "Take the run directory's lock (model_dir/.lock) "
+                     "even though another sagan-train holds it: only when that one is gone, "
+                     "e.g. its machine died.")
 flags.mark_flag_as_required("model_dir")
 FLAGS = flags.FLAGS
 
@@ -47,18 +52,32 @@ def _flag_changes():
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        sys.exit(f"sagan-train: error: unexpected arguments {argv[1:]} (flags are --name=value).")
     try:
-        run_dir = RunDir(FLAGS.model_dir)
-        config = resume_config(run_dir.load_config_if_exists(), _flag_changes())
+        storage.check_writable_directory(FLAGS.model_dir, "--model_dir")
+        config = resume_config(RunDir(FLAGS.model_dir).load_config_if_exists(),
+                               _flag_changes())
         strategy = strategy_lib.create(config)
         strategy_lib.check_global_batch(config.batch_size, strategy)
-        dataset, config = pipeline.load(config)
-        model = trainer.build(config, strategy)
-    except ValueError as e:  # settings that cannot work: say why, without a traceback
-        raise app.UsageError(str(e)) from e
-    _, stopped_by = trainer.fit(config, strategy, dataset, model)
+        chief = strategy_lib.is_chief(strategy)
+        with RunLock(config.model_dir, break_lock=FLAGS.break_lock) if chief else _NoLock():
+            dataset, config = pipeline.load(config)
+            evaluations = trainer.eval_callback(config) if chief and config.eval_every else None
+            model = trainer.build(config, strategy)
+            _, stopped_by = trainer.fit(config, strategy, dataset, model, evaluations)
+    except (ValueError, OSError, tf.errors.OpError, metrics.ClassifierNotFoundError) as e:
+        # What the user can fix, in one line: a setting, a file, the run directory.
+        logging.debug("sagan-train failed", exc_info=True)  # the traceback with -v 1
+        sys.exit(f"sagan-train: error: {e}")
     return 128 + stopped_by if stopped_by else 0
+
+
+class _NoLock:  # the other workers of a cluster: the chief holds the lock
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def run():

@@ -25,7 +25,7 @@ def build(config, strategy):
     return model
 
 
-def fit(config, strategy, dataset, model):
+def fit(config, strategy, dataset, model, evaluations=None):
     """Trains up to `config.steps`, resuming from the model_dir's latest checkpoint.
 
     Args:
@@ -34,6 +34,7 @@ def fit(config, strategy, dataset, model):
         dataset: the global batches from `pipeline.load`, from the first one: the
             batches of the steps already trained are skipped here.
         model: the model from `build`.
+        evaluations: the chief's `EvalCallback` (see `eval_callback`), or None.
 
     Returns:
         `(step, signal)`: the step reached, and the signal number that stopped training
@@ -42,31 +43,34 @@ def fit(config, strategy, dataset, model):
     chief = strategy_lib.is_chief(strategy)
     checkpoints = CheckpointWriter(model, config.model_dir, config.keep_checkpoints, chief)
     start = checkpoints.restore_latest()
-    if chief:
-        RunDir(config.model_dir).save_config(config)
     logging.info("%s; %s.", strategy_lib.describe(strategy),
                  f"resumed at step {start}" if start else "new run")
-    if start >= config.steps:
+    if start >= config.steps:  # the saved config (and its --steps) stays as it is
         logging.info("The run is at step %d of --steps=%d: nothing to train. Pass a larger "
                      "--steps to continue it.", start, config.steps)
         return start, None
+    if chief:
+        RunDir(config.model_dir).save_config(config)
 
     dataset = pipeline.order_for_replicas(dataset, config.d_steps,
                                           strategy.num_replicas_in_sync)
     dataset = pipeline.resume(dataset, start)
     saver = cb.PeriodicCheckpoint(checkpoints, config.checkpoint_every)
     stopper = cb.StopOnSignal()
-    callbacks = [cb.PerStepMetrics(), stopper]
+    callbacks = [cb.PerStepMetrics()]
     if chief:
-        callbacks += _chief_callbacks(config, start)
-    callbacks.append(saver)
+        callbacks += [cb.ProgressBar()] + _chief_callbacks(config, start)
+        callbacks += [evaluations] if evaluations is not None else []
+    callbacks += [saver, stopper]  # the stopper last: it restores the handlers after the save
     logging.info("Training steps %d to %d (global batch %d x %d D steps).", start + 1,
                  config.steps, config.batch_size, config.d_steps)
     try:
         model.fit(dataset, epochs=1, steps_per_epoch=config.steps - start, shuffle=False,
                   callbacks=callbacks, verbose=1 if chief else 0)
     except KeyboardInterrupt:
+        stopper.hold()
         saver.save_if_needed()  # a step either ran whole or not at all
+        stopper.restore()
         raise
     return checkpoints.step, stopper.received
 
@@ -78,8 +82,7 @@ def _chief_callbacks(config, start):
     with writer.as_default(step=start):
         summaries.text("config", f"```\n{config.to_json()}\n```")
     samples_dir = run_dir.samples
-    extra = [_eval_callback(config)] if config.eval_every else []
-    return extra + [
+    return [
         cb.LossCSVLogger(run_dir.losses, start_step=start),
         cb.ScalarSummaries(writer, config.log_every),
         cb.SampleGrid(writer, samples_dir, config.sample_every, config.num_classes,
@@ -89,8 +92,12 @@ def _chief_callbacks(config, start):
     ]
 
 
-def _eval_callback(config):
-    """EvalCallback every `config.eval_every` steps; its classifier is built in float32."""
+def eval_callback(config):
+    """EvalCallback every `config.eval_every` steps; its classifier is built in float32.
+
+    Made before the networks and the first step, so that a classifier that cannot be
+    had stops the program at start-up, not after training a while.
+    """
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:

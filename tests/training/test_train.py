@@ -113,7 +113,61 @@ def test_settings_that_cannot_work_exit_with_a_clear_message(tmp_path, flags, sa
     for message in messages:
         assert message in err, err[-2000:]
     assert "Traceback" not in err
+    assert "USAGE" not in err  # no flag-help dump burying the message
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
+def _error_line(err):
+    """The program's error: the last line, which must be the whole message."""
+    line = err.strip().splitlines()[-1]
+    assert line.startswith("sagan-train: error: "), err[-2000:]
+    assert "Traceback" not in err and "USAGE" not in err
+    return line
+
+
+@pytest.mark.parametrize("fault", ["model_dir_is_a_file", "model_dir_under_a_file",
+                                   "garbled_config", "held_lock", "missing_classifier"])
+def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
+    run = tmp_path / "run"
+    flags, env = [], {}
+    if fault == "model_dir_is_a_file":
+        run.write_text("not a directory")
+        expected = ["is a file, not a directory"]
+    elif fault == "model_dir_under_a_file":
+        (tmp_path / "file").write_text("x")
+        run = tmp_path / "file" / "run"
+        expected = ["cannot create the directory"]
+    elif fault == "garbled_config":
+        run.mkdir()
+        (run / "config.json").write_text('{"batch_size": "eight", ')
+        expected = ["config.json is not a valid sagan-train config", "Undo the edit"]
+    elif fault == "held_lock":  # this test process, alive, holds the run
+        run.mkdir()
+        (run / ".lock").write_text(json.dumps(dict(
+            host=socket.gethostname(), pid=os.getpid(), program="sagan-train",
+            started="today", token="other")))
+        expected = [f"pid {os.getpid()} on host {socket.gethostname()}", "--break_lock"]
+    else:
+        flags = ["--eval_every=2", "--eval_classifier=inception"]
+        env = dict(TFHUB_CACHE_DIR=str(tmp_path / "empty_cache"))
+        expected = ["Classifier not found", "--classifier=inception"]
+    code, _, err = _finish(_start(run, "--steps=2", *flags, **env), timeout=120)
+    assert code == 1
+    line = _error_line(err)
+    for text in expected:
+        assert text in line, line
+    if run.is_dir():
+        assert not (run / "checkpoints").exists()  # refused before training
+
+
+def test_a_resume_with_fewer_steps_keeps_the_saved_config(tmp_path):
+    code, _, err = _finish(_start(tmp_path / "run", "--steps=2", "--checkpoint_every=2"))
+    assert code == 0, err[-2000:]
+    saved = (tmp_path / "run" / "config.json").read_text()
+    code, _, err = _finish(_start(tmp_path / "run", "--steps=1"))
+    assert code == 0 and "nothing to train" in err
+    assert (tmp_path / "run" / "config.json").read_text() == saved
+    assert not (tmp_path / "run" / ".lock").exists()  # released at the end
 
 
 def _free_ports(n):
