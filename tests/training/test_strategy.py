@@ -1,3 +1,9 @@
+import json
+import os
+import signal
+import socket
+import threading
+import time
 import types
 
 import numpy as np
@@ -83,3 +89,144 @@ def test_each_mirrored_strategy_gets_its_own_collective_keys():
             lambda s=shape: tf.distribute.get_replica_context().all_reduce("sum", tf.ones(s)))
         for value in strategy.experimental_local_results(out):
             np.testing.assert_array_equal(value, np.full(shape, 2.0))
+
+
+def _tf_config(cluster, task_type="worker", index=0):
+    return json.dumps({"cluster": cluster, "task": {"type": task_type, "index": index}})
+
+
+@pytest.mark.parametrize("text,problem", [
+    ("{cluster: 1}", "is not JSON"),
+    ("[1, 2]", "is a JSON list, not an object"),
+    ('{"task": {"type": "worker", "index": 0}}', 'has no "cluster"'),
+    ('{"cluster": {}, "task": {"type": "worker", "index": 0}}', 'has no "cluster"'),
+    ('{"cluster": {"worker": "a:1"}, "task": {"type": "worker", "index": 0}}',
+     'cluster job "worker" is not a list'),
+    ('{"cluster": {"worker": []}, "task": {"type": "worker", "index": 0}}',
+     'cluster job "worker" has no addresses'),
+    ('{"cluster": {"worker": ["a:1", "b"]}, "task": {"type": "worker", "index": 0}}',
+     "cluster worker 1 address 'b' is not \"host:port\""),
+    ('{"cluster": {"worker": ["a:1", "b:x"]}, "task": {"type": "worker", "index": 0}}',
+     "cluster worker 1 address 'b:x' is not \"host:port\""),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}}', 'has no "task"'),
+    ('{"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker"}}',
+     'has no "task" with a "type" and an "index"'),
+    (_tf_config({"worker": ["a:1", "b:1"]}, index=2),
+     'task index 2 is out of range: the cluster lists 2 "worker" task(s), with indices 0, 1'),
+    (_tf_config({"worker": ["a:1", "b:1"]}, index=-1), "task index -1 is out of range"),
+    (_tf_config({"worker": ["a:1", "b:1"]}, index="one"),
+     "task index 'one' is not a whole number"),
+    (_tf_config({"worker": ["a:1", "b:1"]}, index=1.5), "task index 1.5 is not a whole"),
+    (_tf_config({"worker": ["a:1"]}, task_type="chief"),
+     'task type "chief" is not a job of the cluster (worker)'),
+    (_tf_config({"worker": ["a:1"], "ps": ["p:1"]}, task_type="ps"),
+     "task type 'ps' is not \"worker\" or \"chief\""),
+])
+def test_a_malformed_tf_config_is_a_one_line_error_naming_it(monkeypatch, text, problem):
+    """Checked before TensorFlow starts anything (nothing blocks, nothing listens)."""
+    monkeypatch.setenv("TF_CONFIG", text)
+    with pytest.raises(ValueError) as info:
+        strategy_lib.create(TrainConfig(model_dir="x", strategy="multi_worker"))
+    message = str(info.value)
+    assert message.startswith("TF_CONFIG ") and problem in message, message
+    assert "\n" not in message and '"task": {"type": "worker", "index": 0}' in message
+
+
+def test_tf_config_gives_the_cluster_and_this_task():
+    cluster, task_type, index = strategy_lib.parse_tf_config(json.dumps({
+        "cluster": {"chief": ["c:1"], "worker": {"1": "[::1]:3"}},
+        "task": {"type": "worker", "index": "1"}}))
+    assert cluster == {"chief": {0: ("c", 1)}, "worker": {1: ("::1", 3)}}
+    assert (task_type, index) == ("worker", 1)
+
+
+@pytest.mark.parametrize("value,seconds", [
+    (None, 300.0), ("", 300.0), (" 12.5 ", 12.5), ("600", 600.0),
+    ("abc", None), ("0", None), ("-5", None), ("inf", None), ("nan", None),
+])
+def test_the_startup_timeout_comes_from_sagan_startup_timeout(value, seconds):
+    environ = {} if value is None else {"SAGAN_STARTUP_TIMEOUT": value}
+    if seconds is not None:
+        assert strategy_lib.startup_timeout_from_env(environ) == seconds
+    else:
+        with pytest.raises(ValueError, match=rf"SAGAN_STARTUP_TIMEOUT='{value}' is not a "
+                                             "positive number of seconds"):
+            strategy_lib.startup_timeout_from_env(environ)
+
+
+def _free_ports(n):
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+def _multi_worker(monkeypatch, ports, index=0, timeout=1.0):
+    monkeypatch.setenv("TF_CONFIG", _tf_config(
+        {"worker": [f"127.0.0.1:{p}" for p in ports]}, index=index))
+    return strategy_lib.create(TrainConfig(model_dir="x", strategy="multi_worker"),
+                               startup_timeout=timeout)
+
+
+def test_a_bad_startup_timeout_fails_before_anything_waits(monkeypatch):
+    monkeypatch.setenv("SAGAN_STARTUP_TIMEOUT", "soon")
+    monkeypatch.setenv("TF_CONFIG", _tf_config({"worker": ["127.0.0.1:1", "b:1"]}))
+    with pytest.raises(ValueError, match="SAGAN_STARTUP_TIMEOUT='soon'"):
+        strategy_lib.create(TrainConfig(model_dir="x", strategy="multi_worker"))
+
+
+def test_the_workers_that_do_not_answer_are_named_after_the_timeout(monkeypatch):
+    """Worker 1 listens (it has started); workers 2 and 3 do not. The wait fails before
+    TensorFlow's runtime is touched, so it can run in this process."""
+    ports = _free_ports(4)
+    before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    with socket.create_server(("127.0.0.1", ports[1])):
+        start = time.monotonic()
+        with pytest.raises(strategy_lib.ClusterStartupError) as info:
+            _multi_worker(monkeypatch, ports, timeout=1.5)
+        assert 1.5 <= time.monotonic() - start < 10
+    assert str(info.value) == (
+        f"Worker 2 (127.0.0.1:{ports[2]}) and worker 3 (127.0.0.1:{ports[3]}) did not "
+        "start within 1.5 s: start sagan-train with the same flags there (TF_CONFIG "
+        '"task": {"type": "worker", "index": 2} or {"type": "worker", "index": 3}), or '
+        "check TF_CONFIG's cluster. This is worker 0; SAGAN_STARTUP_TIMEOUT sets how "
+        "long it waits.")
+    assert isinstance(info.value, ValueError)  # sagan-train's one-line errors
+    assert {s: signal.getsignal(s) for s in before} == before  # handlers restored
+    with socket.create_server(("", ports[0])):  # and the listener closed
+        pass
+
+
+def test_a_taken_port_of_this_worker_is_a_clear_error(monkeypatch):
+    ports = _free_ports(2)
+    with socket.create_server(("127.0.0.1", ports[1])):
+        with pytest.raises(ValueError) as info:
+            _multi_worker(monkeypatch, ports, index=1)
+    assert str(info.value).startswith(
+        f"This process is worker 1 of TF_CONFIG's cluster, at 127.0.0.1:{ports[1]}, but "
+        f"port {ports[1]} is taken (Address already in use)")
+
+
+def test_sigterm_ends_the_wait_with_128_plus_the_signal(monkeypatch):
+    received = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: received.append(signum))
+    try:
+        timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
+        timer.start()
+        start = time.monotonic()
+        with pytest.raises(strategy_lib.StartupInterrupted) as info:
+            _multi_worker(monkeypatch, _free_ports(2), timeout=30)
+        assert time.monotonic() - start < 5
+        assert info.value.code == 128 + signal.SIGTERM and not received
+        assert signal.getsignal(signal.SIGTERM) is not None  # the test's handler is back
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert received == [signal.SIGTERM]
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGTERM, previous)
