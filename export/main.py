@@ -10,9 +10,13 @@ unless `--overwrite`. A request may hold at most `--max_batch_size` images (defa
 256); the limit is checked inside the SavedModel's graph.
 """
 
+import sys
+
+import tensorflow as tf
 from absl import app, flags, logging
 
 from export import exporter, module
+from sagan_tf import storage
 
 FLAGS = flags.FLAGS
 
@@ -40,18 +44,26 @@ flags.mark_flags_as_required(["model_dir", "export_base"])
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        sys.exit(f"sagan-export: error: unexpected arguments {argv[1:]} (flags are "
+                 "--name=value).")
     try:
+        warmup_sizes = [int(n) for n in FLAGS.warmup_batch_sizes]
+    except ValueError:
+        sys.exit("sagan-export: error: `--warmup_batch_sizes` takes comma-separated "
+                 f"integers. Received: --warmup_batch_sizes={','.join(FLAGS.warmup_batch_sizes)}")
+    try:
+        storage.check_writable_directory(FLAGS.export_base, "--export_base")
         path = exporter.export_model_dir(
             FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
             checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite,
             model_name=FLAGS.model_name, serving_base_path=FLAGS.serving_base_path,
-            warmup_batch_sizes=[int(n) for n in FLAGS.warmup_batch_sizes],
+            warmup_batch_sizes=warmup_sizes,
             max_batch_size=FLAGS.max_batch_size)
-    except (ValueError, FileExistsError, FileNotFoundError) as e:
-        # A bad flag value, a taken version or a model_dir without a run: the
-        # message says what to change; a traceback would bury it.
-        raise app.UsageError(str(e)) from e
+    except (ValueError, OSError, tf.errors.OpError) as e:
+        # A bad flag value, a taken version, a model_dir without a run, a damaged
+        # checkpoint, a full disk: the message says what to change, in one line.
+        logging.debug("sagan-export failed", exc_info=True)  # the traceback with -v 1
+        sys.exit(f"sagan-export: error: {e}")
     logging.info("Exported %s", path)
     print(path)
 

@@ -14,9 +14,13 @@ z comes from `sagan_tf.noise.latents`, the formula of the export's `generate`
 signature, so `--seed` gives the images `generate` returns for that seed.
 """
 
-from absl import app, flags
+import sys
+
+import tensorflow as tf
+from absl import app, flags, logging
 
 from export import sampling
+from sagan_tf import storage
 
 FLAGS = flags.FLAGS
 
@@ -40,16 +44,18 @@ flags.mark_flag_as_required("output")
 
 
 def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    if (FLAGS.model_dir is None) == (FLAGS.saved_model is None):
-        raise app.UsageError("Pass exactly one of --model_dir and --saved_model.")
     try:
-        sheet = _sheet()
-    except (ValueError, FileNotFoundError) as e:
-        # A class outside the model, a missing run or export: the message says which.
-        raise app.UsageError(str(e)) from e
-    print(sampling.save_sheet(sheet, FLAGS.output))
+        if len(argv) > 1:
+            raise ValueError(f"unexpected arguments {argv[1:]} (flags are --name=value).")
+        if (FLAGS.model_dir is None) == (FLAGS.saved_model is None):
+            raise ValueError("Pass exactly one of --model_dir and --saved_model.")
+        storage.check_writable_file(FLAGS.output, "--output")
+        print(sampling.save_sheet(_sheet(), FLAGS.output))
+    except (ValueError, OSError, tf.errors.OpError) as e:
+        # A class outside the model, a missing run or export, a damaged checkpoint, an
+        # output that cannot be written: the message says which, in one line.
+        logging.debug("sagan-sample failed", exc_info=True)  # the traceback with -v 1
+        sys.exit(f"sagan-sample: error: {e}")
 
 
 def _sheet():
@@ -63,9 +69,13 @@ def _sheet():
     labels = None if FLAGS.label is None else [FLAGS.label]
     if FLAGS.interpolate:
         if len(FLAGS.interpolate) != 2:
-            raise app.UsageError("--interpolate takes two seeds: START,END. "
-                                 f"Received: --interpolate={','.join(FLAGS.interpolate)}")
-        start, end = (int(s) for s in FLAGS.interpolate)
+            raise ValueError("--interpolate takes two seeds: START,END. "
+                             f"Received: --interpolate={','.join(FLAGS.interpolate)}")
+        try:
+            start, end = (int(s) for s in FLAGS.interpolate)
+        except ValueError:
+            raise ValueError("--interpolate takes two integer seeds: START,END. "
+                             f"Received: --interpolate={','.join(FLAGS.interpolate)}") from None
         sheet = sampling.interpolation_grid(sampler, start, end, FLAGS.steps,
                                             FLAGS.truncation, labels)
     else:

@@ -154,23 +154,7 @@ def check_writable_directory(path, flag):
     """Raises ValueError naming `flag` unless `path` is, or can be made, a directory
     this process can write to (a file there, a file above it, a read-only or full
     filesystem are found now, not after minutes of work)."""
-    path = os.fspath(path)
-    if exists(path) and not isdir(path):
-        raise ValueError(f"`{flag}={path}` is a file, not a directory: pass a directory "
-                         "(it is created if needed).")
-    try:
-        makedirs(path)
-    except (tf.errors.OpError, OSError) as e:
-        raise ValueError(f"`{flag}={path}`: cannot create the directory "
-                         f"({_reason(e)}); is a part of the path a file?") from None
-    probe = join(path, f".write-test-{os.getpid()}")
-    try:
-        with tf.io.gfile.GFile(probe, "w") as f:
-            f.write("x" * 4096)
-        remove(probe)
-    except (tf.errors.OpError, OSError) as e:
-        raise ValueError(f"`{flag}={path}` is not writable ({_reason(e)}): check its "
-                         "permissions and free space.") from None
+    _check_directory(os.fspath(path), f"`{flag}={os.fspath(path)}`")
 
 
 def check_writable_file(path, flag):
@@ -178,7 +162,27 @@ def check_writable_file(path, flag):
     path = os.fspath(path)
     if isdir(path):
         raise ValueError(f"`{flag}={path}` is a directory: pass a file name.")
-    check_writable_directory(os.path.dirname(path) or ".", flag)
+    parent = os.path.dirname(path) or "."
+    _check_directory(parent, f"`{flag}={path}`: its directory {parent}")
+
+
+def _check_directory(path, what):
+    if exists(path) and not isdir(path):
+        raise ValueError(f"{what} is a file, not a directory: pass a directory (it is "
+                         "created if needed).")
+    try:
+        makedirs(path)
+    except (tf.errors.OpError, OSError) as e:
+        raise ValueError(f"{what}: cannot create the directory ({_reason(e)}); is a part "
+                         "of the path a file?") from None
+    probe = join(path, f".write-test-{os.getpid()}")
+    try:
+        with tf.io.gfile.GFile(probe, "w") as f:
+            f.write("x" * 4096)
+        remove(probe)
+    except (tf.errors.OpError, OSError) as e:
+        raise ValueError(f"{what} is not writable ({_reason(e)}): check its permissions "
+                         "and free space.") from None
 
 
 def _reason(error):

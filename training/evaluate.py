@@ -48,6 +48,7 @@ import dataclasses
 import json
 import sys
 
+import tensorflow as tf
 from absl import app, flags, logging
 
 from sagan_tf import metrics, settings, storage
@@ -63,16 +64,18 @@ FLAGS = flags.FLAGS
 def main(argv):
     """Evaluates, prints, writes the JSON."""
     if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        sys.exit(f"sagan-eval: error: unexpected arguments {argv[1:]} (flags are --name=value).")
     try:
+        output = FLAGS.output or (RunDir(FLAGS.model_dir).eval_file if FLAGS.model_dir else None)
+        if FLAGS.output or (output and storage.isdir(FLAGS.model_dir)):
+            storage.check_writable_file(output, "--output")  # before minutes of work
         options = EvalSettings(**{name: FLAGS[name].value for name in _SETTINGS})
         verbose = (1 if sys.stdout.isatty() else 2) if options.progress else 0  # 2: a line per epoch
         results = run_evaluation(options, verbose=verbose)
-    except (metrics.ClassifierNotFoundError, FileNotFoundError, ValueError) as e:
+    except (metrics.ClassifierNotFoundError, OSError, ValueError, tf.errors.OpError) as e:
         logging.debug("sagan-eval failed", exc_info=True)  # The traceback with -v 1.
         sys.exit(f"sagan-eval: error: {e}")
     print(format_results(results))
-    output = FLAGS.output or (RunDir(FLAGS.model_dir).eval_file if FLAGS.model_dir else None)
     if output:
         storage.write_json(output, results)
         print(f"Wrote {output}")

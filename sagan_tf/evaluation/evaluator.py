@@ -117,12 +117,13 @@ def run_evaluation(settings, verbose=1):
     real_split = s.real_split or real_data.default_real_split(dataset)
     domain_path = s.domain_classifier_path or (run.domain_classifier if run else None)
 
+    # The real data first: a bad split fails now, not after a classifier is trained.
+    counter = real_data.CountingBatches(real_data.real_batches(
+        dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
     classifier, test_accuracy = classifier_choice.load_eval_classifier(
         s.classifier, dataset=dataset, data_dir=data_dir, resolution=source.resolution,
         num_classes=num_classes, domain_classifier_path=domain_path,
         domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir, verbose=verbose)
-    counter = real_data.CountingBatches(real_data.real_batches(
-        dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
     results = evaluate_source(source, counter, classifier, s, num_classes)
     results.update(
         num_samples=s.num_samples, num_real_samples=min(counter.count, s.num_samples),
@@ -145,4 +146,5 @@ def format_results(results):
         text = "n/a" if value is None else (f"{value:.4f}" if isinstance(value, float)
                                             and math.isfinite(value) else str(value))
         lines.append(f"{name:>24}: {text}")
+    lines += [f"{'warning':>24}: {w}" for w in results.get("warnings") or ()]
     return "\n".join(lines)

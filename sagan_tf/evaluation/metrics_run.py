@@ -54,6 +54,8 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         - `"intra_fid"`: mean per-class FID, `None` if not computed, if the real
           batches carry no labels, or a class has fewer than 2 real or fake
           samples (logged);
+        - `"warnings"`: texts about the numbers, e.g. a rank-deficient FID
+          covariance (fewer images than features);
         - `"class_accuracy"`: fraction of fake images the classifier assigns to
           the class they were generated for; `None` unless the classifier has
           `num_classes` classes (as a domain classifier has).
@@ -83,6 +85,7 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         generate_fn, fake_labels, classifier, batch_size, progress=progress)
 
     results = dict.fromkeys(METRIC_NAMES)
+    results["warnings"] = _rank_warnings(real_activations, fake_activations)
     results["inception_score"] = scores.inception_score(fake_logits)
     results["fid"] = scores.frechet_distance(real_activations, fake_activations)
     kid, kid_std = scores.kernel_distance(
@@ -108,3 +111,20 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         predicted = np.argmax(fake_logits, axis=-1)
         results["class_accuracy"] = float(np.mean(predicted == fake_labels))
     return results
+
+
+def _rank_warnings(real_activations, fake_activations):
+    """A warning when a covariance of FID is rank-deficient: n images of d features
+    give a covariance of rank at most n - 1, so FID needs n > d (2,048 for Inception's
+    pool_3); below that it is biased and depends on n much more than usual."""
+    warnings = []
+    dim = real_activations.shape[-1]
+    for name, acts in (("real", real_activations), ("generated", fake_activations)):
+        if len(acts) <= dim:
+            warnings.append(
+                f"FID from {len(acts)} {name} images of {dim} features: the covariance "
+                f"is rank-deficient (it needs more than {dim} images), so this FID is not "
+                "comparable with FIDs from more images.")
+    for text in warnings:
+        logger.warning(text)
+    return warnings

@@ -8,6 +8,7 @@ and a URL is copied to a local temporary file to be loaded.
 import os
 import tempfile
 import uuid
+import zipfile
 
 import keras
 import tensorflow as tf
@@ -24,12 +25,18 @@ def load_keras_file(path):
         The `keras.Model`.
     """
     path = os.fspath(path)
-    if not _is_url(path):
-        return keras.saving.load_model(path, compile=False)
-    with tempfile.TemporaryDirectory() as tmp_dir:
-        local = os.path.join(tmp_dir, "model.keras")
-        tf.io.gfile.copy(path, local)
-        return keras.saving.load_model(local, compile=False)
+    try:
+        if not _is_url(path):
+            return keras.saving.load_model(path, compile=False)
+        with tempfile.TemporaryDirectory() as tmp_dir:
+            local = os.path.join(tmp_dir, "model.keras")
+            tf.io.gfile.copy(path, local)
+            return keras.saving.load_model(local, compile=False)
+    except (ValueError, OSError, KeyError, TypeError, zipfile.BadZipFile,
+            tf.errors.OpError) as e:  # a truncated or foreign file
+        raise ValueError(f"The Keras model file {path} cannot be loaded "
+                         f"({type(e).__name__}: {e}). Is it damaged? Delete it (a domain "
+                         "classifier is then trained again) or pass another file.") from None
 
 
 def save_keras_file(model, path):

@@ -62,7 +62,8 @@ def test_evaluate_against_numpy(tiny_classifier):
     results = evaluation.evaluate(generator, real_batches, tiny_classifier,
                                   num_samples=60, batch_size=16,
                                   num_classes=NUM_CLASSES, seed=3, progress=False)
-    assert set(results) == set(evaluation.METRIC_NAMES)
+    assert set(results) == set(evaluation.METRIC_NAMES) | {"warnings"}
+    assert results["warnings"] == []  # 60 images of 6 features: full-rank covariances
     json.dumps(results, allow_nan=False)  # Strict JSON.
 
     fake_images = np.concatenate(generator.images)
@@ -117,3 +118,18 @@ def test_evaluate_optional_metrics(tiny_classifier, caplog):
     with pytest.raises(ValueError, match="`num_samples` must be at least 2"):
         evaluation.evaluate(RecordingGenerator(), [real_images], tiny_classifier,
                             num_samples=1, batch_size=4, num_classes=3)
+
+
+@pytest.mark.parametrize("num_samples,warned", [(6, ["real", "generated"]), (7, [])])
+def test_fid_from_no_more_images_than_features_carries_a_warning(tiny_classifier,
+                                                                 num_samples, warned):
+    """tiny_classifier has 6 features: 6 images give a covariance of rank 5 < 6."""
+    real_images, _ = real_data(num_samples)
+    results = evaluation.evaluate(
+        RecordingGenerator(), [real_images], tiny_classifier, num_samples=num_samples,
+        batch_size=num_samples, num_classes=NUM_CLASSES, progress=False)
+    assert len(results["warnings"]) == len(warned)
+    for text, kind in zip(results["warnings"], warned):
+        assert f"FID from {num_samples} {kind} images of 6 features" in text
+        assert "rank-deficient" in text
+    json.dumps(results)  # still JSON
