@@ -16,7 +16,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from export import exporter, module
-from sagan_tf import storage
+from sagan_tf import settings, storage
 
 FLAGS = flags.FLAGS
 
@@ -69,7 +69,7 @@ def main(argv):
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-export"))
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import tensorflow as tf
 from absl import app, flags, logging
 
 from export import sampling
-from sagan_tf import storage
+from sagan_tf import settings, storage
 
 FLAGS = flags.FLAGS
 
@@ -85,7 +85,7 @@ def _sheet():
 
 
 def run():
-    app.run(main)
+    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-sample"))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Flag kinds follow the default (str, int, float, bool) or `kind=`: "str", "int",
 """
 
 import dataclasses
+import sys
 
 from absl import flags
 
@@ -147,3 +148,16 @@ def network_flag_values(flag_values=flags.FLAGS):  # pylint: disable=redefined-o
         if overrides:
             out[f"{network}_overrides"] = overrides
     return out
+
+
+def one_line_flags_parser(program):
+    """A `flags_parser` for `absl.app.run`: a flag value that does not parse ends the
+    program with one line naming the flag (absl's own parser adds a help hint line)."""
+
+    def parse(argv):
+        try:
+            return flags.FLAGS(argv)
+        except flags.Error as e:
+            sys.exit(f"{program}: error: {e}")
+
+    return parse

@@ -91,7 +91,7 @@ def run():
     # --help lists the key flags of the main module, here the console script.
     for flag in FLAGS.get_key_flags_for_module(__name__):
         FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-eval"))
 
 
 if __name__ == "__main__":

@@ -87,7 +87,7 @@ def run():
     for module in (settings.__name__,):
         for flag in FLAGS.get_key_flags_for_module(module):
             FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main)
+    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-train"))
 
 
 if __name__ == "__main__":

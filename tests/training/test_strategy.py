@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from training import cluster as cluster_lib
 from training import strategy as strategy_lib
 from sagan_tf.train_config import TrainConfig
 
@@ -133,7 +134,7 @@ def test_a_malformed_tf_config_is_a_one_line_error_naming_it(monkeypatch, text, 
 
 
 def test_tf_config_gives_the_cluster_and_this_task():
-    cluster, task_type, index = strategy_lib.parse_tf_config(json.dumps({
+    cluster, task_type, index = cluster_lib.parse_tf_config(json.dumps({
         "cluster": {"chief": ["c:1"], "worker": {"1": "[::1]:3"}},
         "task": {"type": "worker", "index": "1"}}))
     assert cluster == {"chief": {0: ("c", 1)}, "worker": {1: ("::1", 3)}}
@@ -147,11 +148,11 @@ def test_tf_config_gives_the_cluster_and_this_task():
 def test_the_startup_timeout_comes_from_sagan_startup_timeout(value, seconds):
     environ = {} if value is None else {"SAGAN_STARTUP_TIMEOUT": value}
     if seconds is not None:
-        assert strategy_lib.startup_timeout_from_env(environ) == seconds
+        assert cluster_lib.startup_timeout_from_env(environ) == seconds
     else:
         with pytest.raises(ValueError, match=rf"SAGAN_STARTUP_TIMEOUT='{value}' is not a "
                                              "positive number of seconds"):
-            strategy_lib.startup_timeout_from_env(environ)
+            cluster_lib.startup_timeout_from_env(environ)
 
 
 def _free_ports(n):
@@ -185,7 +186,7 @@ def test_the_workers_that_do_not_answer_are_named_after_the_timeout(monkeypatch)
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     with socket.create_server(("127.0.0.1", ports[1])):
         start = time.monotonic()
-        with pytest.raises(strategy_lib.ClusterStartupError) as info:
+        with pytest.raises(cluster_lib.ClusterStartupError) as info:
             _multi_worker(monkeypatch, ports, timeout=1.5)
         assert 1.5 <= time.monotonic() - start < 10
     assert str(info.value) == (
@@ -217,7 +218,7 @@ def test_sigterm_ends_the_wait_with_128_plus_the_signal(monkeypatch):
         timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGTERM))
         timer.start()
         start = time.monotonic()
-        with pytest.raises(strategy_lib.StartupInterrupted) as info:
+        with pytest.raises(cluster_lib.StartupInterrupted) as info:
             _multi_worker(monkeypatch, _free_ports(2), timeout=30)
         assert time.monotonic() - start < 5
         assert info.value.code == 128 + signal.SIGTERM and not received

@@ -126,7 +126,8 @@ def _error_line(err):
 
 
 @pytest.mark.parametrize("fault", ["model_dir_is_a_file", "model_dir_under_a_file",
-                                   "garbled_config", "held_lock", "missing_classifier"])
+                                   "garbled_config", "held_lock", "missing_classifier",
+                                   "unparsable_flag"])
 def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
     run = tmp_path / "run"
     flags, env = [], {}
@@ -147,6 +148,9 @@ def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
             host=socket.gethostname(), pid=os.getpid(), program="sagan-train",
             started="today", token="other")))
         expected = [f"pid {os.getpid()} on host {socket.gethostname()}", "--break_lock"]
+    elif fault == "unparsable_flag":
+        flags = ["--batch_size=eight"]
+        expected = ["flag --batch_size=eight"]
     else:
         flags = ["--eval_every=2", "--eval_classifier=inception"]
         env = dict(TFHUB_CACHE_DIR=str(tmp_path / "empty_cache"))
