@@ -52,6 +52,7 @@ def main(argv):
         sys.exit("sagan-export: error: `--warmup_batch_sizes` takes comma-separated "
                  f"integers. Received: --warmup_batch_sizes={','.join(FLAGS.warmup_batch_sizes)}")
     try:
+        exporter.check_batch_sizes(warmup_sizes, FLAGS.max_batch_size)  # before any write
         storage.check_writable_directory(FLAGS.export_base, "--export_base")
         path = exporter.export_model_dir(
             FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,

@@ -34,7 +34,8 @@ def fit(config, strategy, dataset, model, evaluations=None):
         dataset: the global batches from `pipeline.load`, from the first one: the
             batches of the steps already trained are skipped here.
         model: the model from `build`.
-        evaluations: the chief's `EvalCallback` (see `eval_callback`), or None.
+        evaluations: the chief's `EvalCallback` (see `eval_callback`; made here when
+            `config.eval_every` asks for one and none is given).
 
     Returns:
         `(step, signal)`: the step reached, and the signal number that stopped training
@@ -60,6 +61,8 @@ def fit(config, strategy, dataset, model, evaluations=None):
     callbacks = [cb.PerStepMetrics()]
     if chief:
         callbacks += [cb.ProgressBar()] + _chief_callbacks(config, start)
+        if evaluations is None and config.eval_every:
+            evaluations = eval_callback(config)
         callbacks += [evaluations] if evaluations is not None else []
     callbacks += [saver, stopper]  # the stopper last: it restores the handlers after the save
     logging.info("Training steps %d to %d (global batch %d x %d D steps).", start + 1,

@@ -11,18 +11,10 @@ import time
 
 import pytest
 
+from local_ports import free_ports
+
 TINY = ["--dataset=digits", "--g_channels=16,16,16", "--d_channels=16,16,16,16",
         "--batch_size=8", "--steps=2", "--sample_every=1000"]
-
-
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def _worker(model_dir, ports, index, timeout, tmp=None):
@@ -61,7 +53,7 @@ def _finish(proc, timeout):
 
 
 def test_a_worker_that_never_starts_is_named_after_the_timeout(tmp_path):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     start = time.monotonic()
     code, err = _finish(_worker(tmp_path / "run", ports, 0, timeout=10), timeout=90)
     took = time.monotonic() - start
@@ -78,7 +70,7 @@ def test_a_worker_that_never_starts_is_named_after_the_timeout(tmp_path):
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
 def test_sigterm_and_ctrl_c_end_the_wait(tmp_path, signum):
     """Exit status 128 + the signal number (143, 130), as when they stop training."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     proc = _worker(tmp_path / "run", ports, 0, timeout=300)
     _wait_until_listening(ports[0], proc)
     time.sleep(1)
@@ -96,7 +88,7 @@ def test_sigterm_and_ctrl_c_end_the_wait(tmp_path, signum):
 def test_a_worker_that_answers_but_never_joins_ends_the_process(tmp_path):
     """Something else listens at worker 1's address: the wait ends, TensorFlow's blocks,
     and after the timeout faulthandler ends the process (status 1, with the stacks)."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     with socket.create_server(("127.0.0.1", ports[1])):
         start = time.monotonic()
         code, err = _finish(_worker(tmp_path / "run", ports, 0, timeout=10), timeout=90)
@@ -110,7 +102,7 @@ def test_a_worker_that_answers_but_never_joins_ends_the_process(tmp_path):
 @pytest.mark.slow
 def test_a_worker_that_starts_late_is_joined(tmp_path):
     """Worker 0 waits; worker 1 starts after it: both train, as if started together."""
-    ports = _free_ports(2)
+    ports = free_ports(2)
     temps = [tmp_path / f"tmp{i}" for i in range(2)]
     for temp in temps:
         temp.mkdir()

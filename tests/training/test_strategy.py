@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from local_ports import free_ports
 from training import cluster as cluster_lib
 from training import strategy as strategy_lib
 from sagan_tf.train_config import TrainConfig
@@ -155,16 +156,6 @@ def test_the_startup_timeout_comes_from_sagan_startup_timeout(value, seconds):
             cluster_lib.startup_timeout_from_env(environ)
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 def _multi_worker(monkeypatch, ports, index=0, timeout=1.0):
     monkeypatch.setenv("TF_CONFIG", _tf_config(
         {"worker": [f"127.0.0.1:{p}" for p in ports]}, index=index))
@@ -182,7 +173,7 @@ def test_a_bad_startup_timeout_fails_before_anything_waits(monkeypatch):
 def test_the_workers_that_do_not_answer_are_named_after_the_timeout(monkeypatch):
     """Worker 1 listens (it has started); workers 2 and 3 do not. The wait fails before
     TensorFlow's runtime is touched, so it can run in this process."""
-    ports = _free_ports(4)
+    ports = free_ports(4)
     before = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
     with socket.create_server(("127.0.0.1", ports[1])):
         start = time.monotonic()
@@ -202,7 +193,7 @@ def test_the_workers_that_do_not_answer_are_named_after_the_timeout(monkeypatch)
 
 
 def test_a_taken_port_of_this_worker_is_a_clear_error(monkeypatch):
-    ports = _free_ports(2)
+    ports = free_ports(2)
     with socket.create_server(("127.0.0.1", ports[1])):
         with pytest.raises(ValueError) as info:
             _multi_worker(monkeypatch, ports, index=1)
@@ -219,7 +210,7 @@ def test_sigterm_ends_the_wait_with_128_plus_the_signal(monkeypatch):
         timer.start()
         start = time.monotonic()
         with pytest.raises(cluster_lib.StartupInterrupted) as info:
-            _multi_worker(monkeypatch, _free_ports(2), timeout=30)
+            _multi_worker(monkeypatch, free_ports(2), timeout=30)
         assert time.monotonic() - start < 5
         assert info.value.code == 128 + signal.SIGTERM and not received
         assert signal.getsignal(signal.SIGTERM) is not None  # the test's handler is back

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from local_ports import free_ports
 from training.callbacks.loss_csv import read_losses
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
@@ -174,23 +175,13 @@ def test_a_resume_with_fewer_steps_keeps_the_saved_config(tmp_path):
     assert not (tmp_path / "run" / ".lock").exists()  # released at the end
 
 
-def _free_ports(n):
-    sockets = [socket.socket() for _ in range(n)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
 @pytest.mark.slow
 def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     """MultiWorkerMirroredStrategy with two worker processes (one replica each, G's BN
     synchronized) against one device with the same global batch of 8."""
     flags = ["--strategy=multi_worker", "--steps=3", "--checkpoint_every=2",
              "--synchronized_bn", "--sample_every=3"]
-    cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in free_ports(2)]}
     model_dir = str(tmp_path / "run")
     temps = [tmp_path / f"tmp{i}" for i in range(2)]
     workers = []
