@@ -6,10 +6,12 @@ code keeps using /CPU:0 and is unaffected.
 """
 
 import os
+import uuid
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 NUM_LOGICAL_CPUS = 2
@@ -17,3 +19,12 @@ NUM_LOGICAL_CPUS = 2
 _cpus = tf.config.list_physical_devices("CPU")
 tf.config.set_logical_device_configuration(
     _cpus[0], [tf.config.LogicalDeviceConfiguration()] * NUM_LOGICAL_CPUS)
+
+
+@pytest.fixture
+def ram_root():
+    """A unique folder on TensorFlow's in-memory filesystem, removed afterwards."""
+    root = f"ram://sagan_test_{uuid.uuid4().hex}"
+    yield root
+    if tf.io.gfile.exists(root):
+        tf.io.gfile.rmtree(root)

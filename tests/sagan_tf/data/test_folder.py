@@ -3,7 +3,6 @@ against PIL's and NumPy's decoding, corrupt files, and the folder errors."""
 
 import logging
 import os
-import uuid
 
 import numpy as np
 import pytest
@@ -122,15 +121,6 @@ def test_folder_errors(tmp_path):
 
 
 # ----------------------------------------------------------------------------- ram://
-
-
-@pytest.fixture
-def ram_root():
-    """A unique folder on TensorFlow's in-memory filesystem, removed afterwards."""
-    root = f"ram://sagan_test_{uuid.uuid4().hex}"
-    yield root
-    if tf.io.gfile.exists(root):
-        tf.io.gfile.rmtree(root)
 
 
 def _write_png(path, pixels):

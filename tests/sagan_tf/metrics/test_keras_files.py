@@ -3,7 +3,6 @@ TensorFlow's in-memory ram:// filesystem, checked against NumPy's affine map."""
 
 import io
 import os
-import uuid
 import zipfile
 
 import keras
@@ -12,15 +11,6 @@ import pytest
 import tensorflow as tf
 
 from sagan_tf.metrics import keras_files
-
-
-@pytest.fixture
-def ram_root():
-    """A unique folder on TensorFlow's in-memory filesystem, removed afterwards."""
-    root = f"ram://sagan_test_{uuid.uuid4().hex}"
-    yield root
-    if tf.io.gfile.exists(root):
-        tf.io.gfile.rmtree(root)
 
 
 def _affine_model(seed):
