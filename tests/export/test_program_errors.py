@@ -45,6 +45,7 @@ def test_export_of_a_damaged_newest_checkpoint_names_it_and_the_one_that_works(
     assert not base.exists() or os.listdir(base) == []
 
 
+@pytest.mark.slow  # the same RunDir path as sagan-export's, through another program
 def test_sample_of_a_damaged_newest_checkpoint_is_refused_by_name(damaged_run, tmp_path):
     run, _ = damaged_run
     line = _run("sagan-sample", f"--model_dir={run}", f"--output={tmp_path / 'g.png'}")

@@ -67,7 +67,8 @@ def test_a_worker_that_never_starts_is_named_after_the_timeout(tmp_path):
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize("signum", [signal.SIGTERM, pytest.param(signal.SIGINT,
+                                                                   marks=pytest.mark.slow)])
 def test_sigterm_and_ctrl_c_end_the_wait(tmp_path, signum):
     """Exit status 128 + the signal number (143, 130), as when they stop training."""
     ports = free_ports(2)
@@ -85,6 +86,7 @@ def test_sigterm_and_ctrl_c_end_the_wait(tmp_path, signum):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow  # 14 s; the default run keeps the missing-worker and SIGTERM cases
 def test_a_worker_that_answers_but_never_joins_ends_the_process(tmp_path):
     """Something else listens at worker 1's address: the wait ends, TensorFlow's blocks,
     and after the timeout faulthandler ends the process (status 1, with the stacks)."""

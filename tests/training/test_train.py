@@ -126,9 +126,10 @@ def _error_line(err):
     return line
 
 
-@pytest.mark.parametrize("fault", ["model_dir_is_a_file", "model_dir_under_a_file",
-                                   "garbled_config", "held_lock", "missing_classifier",
-                                   "unparsable_flag"])
+@pytest.mark.parametrize("fault", [
+    "model_dir_is_a_file", pytest.param("model_dir_under_a_file", marks=pytest.mark.slow),
+    "garbled_config", "held_lock", "missing_classifier",
+    pytest.param("unparsable_flag", marks=pytest.mark.slow)])
 def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
     run = tmp_path / "run"
     flags, env = [], {}
