@@ -88,8 +88,12 @@ def copy(source, destination):
     """Copies a file, replacing `destination` (atomically where the filesystem allows)."""
     destination = os.fspath(destination)
     tmp = f"{destination}.tmp-{os.getpid()}"
-    tf.io.gfile.copy(os.fspath(source), tmp, overwrite=True)
-    tf.io.gfile.rename(tmp, destination, overwrite=True)
+    try:
+        tf.io.gfile.copy(os.fspath(source), tmp, overwrite=True)
+        tf.io.gfile.rename(tmp, destination, overwrite=True)
+    except BaseException:
+        remove(tmp)
+        raise
     return destination
 
 

@@ -7,11 +7,12 @@ and a URL is copied to a local temporary file to be loaded.
 
 import os
 import tempfile
-import uuid
 import zipfile
 
 import keras
 import tensorflow as tf
+
+from sagan_tf import storage
 
 
 def load_keras_file(path):
@@ -54,17 +55,11 @@ def save_keras_file(model, path):
     path = os.fspath(path)
     directory = os.path.dirname(path)
     if directory:
-        tf.io.gfile.makedirs(directory)
-    tmp_remote = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}.tmp")
+        storage.makedirs(directory)
     with tempfile.TemporaryDirectory() as tmp_dir:
         local = os.path.join(tmp_dir, "model.keras")
         model.save(local)
-        try:
-            tf.io.gfile.copy(local, tmp_remote, overwrite=True)
-            tf.io.gfile.rename(tmp_remote, path, overwrite=True)
-        finally:
-            if tf.io.gfile.exists(tmp_remote):
-                tf.io.gfile.remove(tmp_remote)
+        storage.copy(local, path)
 
 
 def _is_url(path):
