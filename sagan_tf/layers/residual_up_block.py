@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.batch_norm import BatchNorm
 from sagan_tf.layers.conditional_batch_norm import ConditionalBatchNorm
 from sagan_tf.layers.spectral_conv2d import SpectralConv2D
 
@@ -39,18 +40,23 @@ class ResidualUpBlock(keras.layers.Layer):
         h = CBN_2(h, c) -> ReLU -> SNconv3x3
         y = h + SNconv1x1(upsample(x))
 
-    Called as `block([x, labels])`. The shortcut is always a 1x1 SN conv, as in the
+    Called as `block([x, labels])`; with `num_classes=None` (an unconditional
+    generator) the batch norms are plain `BatchNorm`s with one learned gain and bias
+    per channel, BN_i(x) instead of CBN_i(x, c), and the block is called as `block(x)`.
+    The shortcut is always a 1x1 SN conv, as in the
     authors' code. It runs as upsample(SNconv1x1(x)): a 1x1 conv acts on each pixel
     alone, so it commutes with nearest upsampling; same result, a quarter of the
     multiply-adds and of the memory the shortcut touches.
 
     Args:
         filters: output channels.
-        num_classes: classes of the conditional batch norms.
+        num_classes: classes of the conditional batch norms; None for plain batch
+            norms (unconditional).
         upsample: double the resolution (False keeps it).
         power_iterations: spectral-norm power iterations per training call.
         bn_momentum, bn_epsilon, synchronized_bn, fused_bn: passed to
-            `ConditionalBatchNorm` (as momentum, epsilon, synchronized, fused).
+            `ConditionalBatchNorm` or `BatchNorm` (as momentum, epsilon, synchronized,
+            fused).
     """
 
     def __init__(self, filters, num_classes, upsample=True, power_iterations=1,
@@ -66,40 +72,68 @@ class ResidualUpBlock(keras.layers.Layer):
         self.synchronized_bn = bool(synchronized_bn)
         self.fused_bn = bool(fused_bn)
         policy = self.dtype_policy
-        cbn = dict(num_classes=num_classes, momentum=bn_momentum, epsilon=bn_epsilon,
-                   synchronized=synchronized_bn, fused=fused_bn, dtype=policy)
-        self.cbn_1 = ConditionalBatchNorm(name="cbn_1", **cbn)
-        self.cbn_2 = ConditionalBatchNorm(name="cbn_2", **cbn)
+        bn = dict(momentum=bn_momentum, epsilon=bn_epsilon, synchronized=synchronized_bn,
+                  fused=fused_bn, dtype=policy)
+        if num_classes is None:  # own attribute names: checkpoints tell the kinds apart
+            self.bn_1 = BatchNorm(name="bn_1", **bn)
+            self.bn_2 = BatchNorm(name="bn_2", **bn)
+        else:
+            self.cbn_1 = ConditionalBatchNorm(num_classes, name="cbn_1", **bn)
+            self.cbn_2 = ConditionalBatchNorm(num_classes, name="cbn_2", **bn)
         conv = dict(power_iterations=power_iterations, dtype=policy)
         self.conv_1 = SpectralConv2D(filters, 3, name="conv_1", **conv)
         self.conv_2 = SpectralConv2D(filters, 3, name="conv_2", **conv)
         self.conv_shortcut = SpectralConv2D(filters, 1, name="conv_shortcut", **conv)
 
     def build(self, input_shape):
-        x_shape, labels_shape = input_shape
+        x_shape, labels_shape = self._split(input_shape)
         b, height, width, channels = x_shape
         scale = 2 if self.upsample else 1
         up_shape = (b, None if height is None else height * scale,
                     None if width is None else width * scale)
-        self.cbn_1.build([x_shape, labels_shape])
+        self._build_norm(1, x_shape, labels_shape)
         self.conv_1.build(up_shape + (channels,))
-        self.cbn_2.build([up_shape + (self.filters,), labels_shape])
+        self._build_norm(2, up_shape + (self.filters,), labels_shape)
         self.conv_2.build(up_shape + (self.filters,))
         self.conv_shortcut.build(x_shape)
+
+    def _split(self, inputs):
+        """`(x, labels)` of `[x, labels]` (conditional) or `x` (labels None)."""
+        if self.num_classes is None:
+            if isinstance(inputs, (list, tuple)) and len(inputs) == 2:
+                raise ValueError("An unconditional `ResidualUpBlock` (num_classes=None) "
+                                 "is called as `block(x)`, without labels.")
+            return inputs, None
+        if not isinstance(inputs, (list, tuple)) or len(inputs) != 2:
+            raise ValueError("A class-conditional `ResidualUpBlock` is called as "
+                             f"`block([x, labels])`. Received: inputs={inputs}")
+        return inputs
+
+    def _build_norm(self, i, x_shape, labels_shape):
+        if self.num_classes is None:
+            getattr(self, f"bn_{i}").build(x_shape)
+        else:
+            getattr(self, f"cbn_{i}").build([x_shape, labels_shape])
+
+    def _norm(self, i, x, c, training):
+        """BN_i(x) (unconditional) or CBN_i(x, c)."""
+        if self.num_classes is None:
+            return getattr(self, f"bn_{i}")(x, training=training)
+        return getattr(self, f"cbn_{i}")([x, c], training=training)
 
     def _up(self, x):
         return upsample_nearest_2x(x) if self.upsample else x
 
     def call(self, inputs, training=None):
-        x, c = inputs
-        h = ops.relu(self.cbn_1([x, c], training=training))
+        x, c = self._split(inputs)
+        h = ops.relu(self._norm(1, x, c, training))
         h = self.conv_1(self._up(h), training=training)
-        h = ops.relu(self.cbn_2([h, c], training=training))
+        h = ops.relu(self._norm(2, h, c, training))
         h = self.conv_2(h, training=training)
         return h + self._up(self.conv_shortcut(x, training=training))
 
     def compute_output_shape(self, input_shape):
-        b, height, width, _ = input_shape[0]
+        b, height, width, _ = self._split(input_shape)[0]
         scale = 2 if self.upsample else 1
         return (b, None if height is None else height * scale,
                 None if width is None else width * scale, self.filters)

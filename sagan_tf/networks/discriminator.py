@@ -8,16 +8,19 @@ from sagan_tf.layers.label_checks import check_num_classes
 from sagan_tf.networks.generator import _check_attention
 
 
-def build_discriminator(preset, num_classes, name="discriminator", **overrides):
+def build_discriminator(preset, num_classes=None, name="discriminator", **overrides):
     """Builds the SAGAN projection discriminator as a functional `keras.Model`.
 
         x -> ResidualDownBlock(optimized) (+ SelfAttention) -> [ResidualDownBlock]*
           -> ReLU -> global sum pooling = phi -> psi(phi) + <embed(y), phi>
 
+    Unconditional (`num_classes=None`): no projection term, D(x) = psi(phi(x)).
+
     Args:
         preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
         num_classes: number of classes of the projection embedding (a positive
-            integer; labels must lie in [0, num_classes)).
+            integer; labels must lie in [0, num_classes)), or None for an
+            unconditional discriminator without labels input.
         name: the model's name.
         **overrides: any key of the preset's "discriminator" dict (`channels`,
             `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`,
@@ -25,9 +28,11 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
 
     Returns:
         A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
-        int32 [N]) and returning one float32 logit per image, shape [N].
+        int32 [N]), or `images` alone when unconditional, and returning one float32
+        logit per image, shape [N].
     """
-    num_classes = check_num_classes(num_classes)
+    if num_classes is not None:
+        num_classes = check_num_classes(num_classes)
     s = presets.network_settings(preset, "discriminator", overrides)
     channels, downsample = list(s["channels"]), list(s["downsample"])
     if not channels or len(channels) != len(downsample):
@@ -45,7 +50,7 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
 
     res = s["resolution"]
     images = keras.Input((res, res, 3), name="images")
-    labels = keras.Input((), dtype="int32", name="labels")
+    labels = None if num_classes is None else keras.Input((), dtype="int32", name="labels")
     h, placed = images, set()
     for i, (filters, down, out_size) in enumerate(zip(channels, downsample, output_sizes)):
         h = ResidualDownBlock(filters, downsample=down, optimized=(i == 0),
@@ -57,5 +62,5 @@ def build_discriminator(preset, num_classes, name="discriminator", **overrides):
                               query_chunk_size=s["attention_query_chunk_size"],
                               name=f"attention{out_size}")(h)
     logits = ProjectionHead(num_classes, power_iterations=s["power_iterations"],
-                            name="projection")([h, labels])
-    return keras.Model([images, labels], logits, name=name)
+                            name="projection")(h if labels is None else [h, labels])
+    return keras.Model(images if labels is None else [images, labels], logits, name=name)

@@ -9,8 +9,8 @@ from sagan_tf.layers.batch_norm import check_momentum_and_epsilon
 from sagan_tf.layers.label_checks import check_num_classes, check_positive_int
 
 
-def build_generator(preset, num_classes, name="generator", **overrides):
-    """Builds the class-conditional SAGAN generator as a functional `keras.Model`.
+def build_generator(preset, num_classes=None, name="generator", **overrides):
+    """Builds the SAGAN generator as a functional `keras.Model`.
 
         z -> SNDense -> reshape to s x s x C_0 -> [ResidualUpBlock (+ SelfAttention)]*
           -> BN -> ReLU -> SNConv3x3 -> tanh
@@ -18,7 +18,9 @@ def build_generator(preset, num_classes, name="generator", **overrides):
     Args:
         preset: a name in `sagan_tf.presets.PRESETS` or a preset dict.
         num_classes: number of classes of the conditional batch norms (a positive
-            integer; labels must lie in [0, num_classes)).
+            integer; labels must lie in [0, num_classes)), or None for an
+            unconditional generator: plain batch norms (one gain and bias per channel,
+            not per class) and no labels input.
         name: the model's name.
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
             `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
@@ -27,10 +29,12 @@ def build_generator(preset, num_classes, name="generator", **overrides):
             `bn_momentum` in [0, 1) and `bn_epsilon` >= 0.
 
     Returns:
-        A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]) and returning
-        float32 images in [-1, 1], [N, resolution, resolution, 3].
+        A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]), or `z` alone
+        when unconditional, and returning float32 images in [-1, 1],
+        [N, resolution, resolution, 3].
     """
-    num_classes = check_num_classes(num_classes)
+    if num_classes is not None:
+        num_classes = check_num_classes(num_classes)
     s = presets.network_settings(preset, "generator", overrides)
     latent_dim = check_positive_int(s["latent_dim"], "latent_dim")
     check_momentum_and_epsilon(s["bn_momentum"], s["bn_epsilon"],
@@ -46,7 +50,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
     _check_attention(s["attention_resolutions"], output_sizes, channels, "generator")
 
     z = keras.Input((latent_dim,), name="z")
-    labels = keras.Input((), dtype="int32", name="labels")
+    labels = None if num_classes is None else keras.Input((), dtype="int32", name="labels")
     x = SpectralDense(size * size * channels[0], power_iterations=s["power_iterations"],
                       name="dense")(z)
     x = keras.layers.Reshape((size, size, channels[0]), name="reshape")(x)
@@ -55,7 +59,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
         x = ResidualUpBlock(filters, num_classes, power_iterations=s["power_iterations"],
                             bn_momentum=s["bn_momentum"], bn_epsilon=s["bn_epsilon"],
                             synchronized_bn=s["synchronized_bn"], fused_bn=s["fused_bn"],
-                            name=f"block{i + 1}")([x, labels])
+                            name=f"block{i + 1}")(x if labels is None else [x, labels])
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)
             x = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],
@@ -66,7 +70,7 @@ def build_generator(preset, num_classes, name="generator", **overrides):
     x = keras.layers.ReLU(name="relu_out")(x)
     x = SpectralConv2D(3, 3, power_iterations=s["power_iterations"], name="conv_out")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
-    return keras.Model([z, labels], images, name=name)
+    return keras.Model(z if labels is None else [z, labels], images, name=name)
 
 
 def _check_attention(resolutions, output_sizes, channels, network):
