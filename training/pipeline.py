@@ -2,15 +2,17 @@
 
 One `fit` step consumes one batch of `batch_size * d_steps` examples: `d_steps` D
 updates on `batch_size` examples each. The stream is seeded (`config.seed`), so a
-resumed run skips the batches its checkpoint's steps consumed and continues with
-exactly the batches an uninterrupted run would have seen next.
+resumed run starts at the batch after those its checkpoint's steps consumed and
+continues with exactly the batches an uninterrupted run would have seen next; for
+arrays, folders and digits that batch is computed from the step, not reached by
+replaying the run's data (see `sagan_tf.data.pipeline`).
 """
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from sagan_tf.data import load_dataset
+from sagan_tf.data import load_dataset, resume_dataset
 
 
 def load(config):
@@ -21,8 +23,8 @@ def load(config):
         ValueError: when the config already names classes (a resumed run) and the data
             has others.
     """
-    # tf.data's seeded shuffle draws from (global seed, seed): fix the global one too, so
-    # the stream depends on config.seed alone, not on what ran before in the process.
+    # TFDS' seeded shuffle buffer draws from (global seed, seed): fix the global one too,
+    # so the stream depends on config.seed alone, not on what ran before in the process.
     tf.random.set_seed(config.seed)
     dataset, info = load_dataset(
         config.dataset, resolution=config.resolution,
@@ -68,12 +70,13 @@ def order_for_replicas(dataset, d_steps, replicas):
 
 
 def resume(dataset, start_step):
-    """Skips the batches that `start_step` steps consumed.
+    """The batches of `dataset` (from `load`) from the one after `start_step` steps on.
 
-    tf.data reads and decodes the skipped batches (and discards them), so resuming late
-    in a long run on a large image dataset takes a while; for in-memory data it is fast.
+    For arrays, folders and digits the batch is computed from the step: resuming at step
+    10**6 costs what resuming at step 1 does. TFDS reads (without decoding) and discards
+    the consumed examples. Apply it before `order_for_replicas`.
     """
     if start_step:
-        logging.info("Skipping the %d batches the checkpoint's steps consumed.", start_step)
-        dataset = dataset.skip(start_step)
-    return dataset
+        logging.info("Starting the data at batch %d, after the checkpoint's steps.",
+                     start_step)
+    return resume_dataset(dataset, start_step)

@@ -53,9 +53,9 @@ def fit(config, strategy, dataset, model, evaluations=None):
     if chief:
         RunDir(config.model_dir).save_config(config)
 
+    dataset = pipeline.resume(dataset, start)
     dataset = pipeline.order_for_replicas(dataset, config.d_steps,
                                           strategy.num_replicas_in_sync)
-    dataset = pipeline.resume(dataset, start)
     saver = cb.PeriodicCheckpoint(checkpoints, config.checkpoint_every)
     stopper = cb.StopOnSignal()
     callbacks = [cb.PerStepMetrics()]

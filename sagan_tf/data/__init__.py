@@ -34,6 +34,9 @@ Images that are not `resolution x resolution` are resized so that their shorter 
 which equals plain bilinear interpolation when enlarging), then center-cropped to a square.
 Square images are thus resized only.
 
+`resume_dataset(dataset, start_batch)` gives the batches of such a dataset from batch
+`start_batch` on, computed rather than replayed for arrays, folders and digits.
+
 Modules: `dataset` (`load_dataset`), `dataset_info` (`DatasetInfo`), one per source
 (`digits`, `folder`, `arrays`, `tfds_source`), `pipeline` (the batched pipeline and the
 image conversions every source shares) and `checks` (argument checks).
@@ -45,6 +48,7 @@ from sagan_tf.data.digits import DIGITS_SPLIT_SEED
 from sagan_tf.data.digits import DIGITS_TEST_FRACTION
 from sagan_tf.data.digits import digits_arrays
 from sagan_tf.data.folder import IMAGE_EXTENSIONS
+from sagan_tf.data.pipeline import resume_dataset
 
 __all__ = [
     "DIGITS_SPLIT_SEED",
@@ -53,4 +57,5 @@ __all__ = [
     "IMAGE_EXTENSIONS",
     "digits_arrays",
     "load_dataset",
+    "resume_dataset",
 ]

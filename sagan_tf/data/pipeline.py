@@ -1,23 +1,45 @@
 """The batched pipeline every source feeds, and the image conversions the sources share.
 
 A source module describes its data as a `_Source` (made with `index_source` or
-`streamed_source`): a dataset of raw elements and how to turn one into an example.
-`build_pipeline` shuffles, repeats, turns elements into examples and resizes them
-(`resize_center_crop`), flips, batches and prefetches.
+`streamed_source`): raw elements and how to turn one into an example. `build_pipeline`
+orders the examples (shuffled epochs), turns them into examples and resizes them
+(`resize_center_crop`), flips, batches and prefetches; `resume_dataset` gives the same
+batches from any batch on.
+
+Index sources (arrays, folders, digits) are random access, so their whole stream is a
+function of the position: the example at position p (p = b * global_batch + i for
+example i of batch b, counting over epochs) is
+
+    epoch, j = p // N, p % N
+    index    = index_shuffle(j, seed=[shuffle_key, epoch], max_index=N - 1)
+    flipped  = stateless_uniform([], seed=[flip_key, p], 0, 2, int64) == 1
+
+with `tf.random.experimental.index_shuffle` (a seeded bijection of 0 .. N-1: every epoch
+is a permutation of all N examples, each epoch another one) and two keys derived from
+the seed (`_data_keys`). Resuming at batch b therefore starts counting at b *
+global_batch: it costs the same at step 10 as at step 10**6, and gives exactly the
+batches an uninterrupted stream would.
+
+Streamed sources (TFDS) are read in order from files and shuffled through a buffer;
+their resume skips (reads, but does not decode) the consumed examples.
 """
 
 import dataclasses
+import weakref
 
+import numpy as np
 import tensorflow as tf
 
 
 @dataclasses.dataclass
 class _Source:
-    """A dataset of raw elements plus how to turn one into a model example.
+    """Raw elements plus how to turn one into a model example.
 
-    `dataset` yields raw elements (indices, or encoded TFDS images with labels);
-    `shuffle_fn(dataset, seed)` shuffles it (applied before repeat); `to_example` maps an
-    element to a pair (float32 image [H, W, 3] in [-1, 1] at its own size, int32 label).
+    An index source (`indexed`) is random access: `to_example(index)` for any index in
+    `0 .. num_examples - 1`. A streamed one has a `dataset` of raw elements (encoded TFDS
+    images with labels) and `shuffle_fn(dataset, seed)`, applied before repeat.
+    `to_example` maps an element to a pair (float32 image [H, W, 3] in [-1, 1] at its own
+    size, int32 label).
     """
 
     dataset: tf.data.Dataset
@@ -25,19 +47,19 @@ class _Source:
     shuffle_fn: object
     to_example: object
     auto_shard_by_data: bool = True
+    indexed: bool = False
 
 
 def index_source(num_examples, to_example):
-    """A source over the indices `0 .. num_examples - 1` (in-memory arrays, file lists).
+    """A random-access source over the indices `0 .. num_examples - 1` (in-memory arrays,
+    file lists).
 
-    The shuffle permutes the whole index list every epoch, and a distribution strategy
-    shards the indices between workers (there are no files to shard).
+    Every epoch is a seeded permutation of all indices, computed from the position (see
+    the module docstring), and a distribution strategy shards the batches between
+    workers by data (there are no files to shard).
     """
-    def shuffle_fn(ds, seed):
-        return ds.shuffle(num_examples, seed=seed, reshuffle_each_iteration=True)
-
     return _Source(dataset=tf.data.Dataset.range(num_examples), num_examples=num_examples,
-                   shuffle_fn=shuffle_fn, to_example=to_example)
+                   shuffle_fn=None, to_example=to_example, indexed=True)
 
 
 def streamed_source(dataset, num_examples, shuffle_fn, to_example):
@@ -46,22 +68,126 @@ def streamed_source(dataset, num_examples, shuffle_fn, to_example):
                    to_example=to_example, auto_shard_by_data=False)
 
 
+#: The datasets `build_pipeline` made, each with how to build it from another batch on.
+_RESUMABLE = weakref.WeakKeyDictionary()
+
+
 def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
-                   drop_remainder, repeat):
-    """shuffle -> repeat -> to_example, resize (parallel) -> flip -> batch -> prefetch."""
+                   drop_remainder, repeat, start_batch=0):
+    """order -> to_example, resize, flip (parallel) -> batch -> prefetch, from batch
+    `start_batch` on (see the module docstring)."""
+    if seed is None and src.indexed and (shuffle or random_flip):
+        seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
+    build = lambda start: _build(src, resolution=resolution,  # noqa: E731
+                                 global_batch_size=global_batch_size, shuffle=shuffle,
+                                 seed=seed, random_flip=random_flip,
+                                 drop_remainder=drop_remainder, repeat=repeat,
+                                 start_batch=start)
+    ds = build(start_batch)
+    _RESUMABLE[ds] = build
+    return ds
+
+
+def resume_dataset(dataset, start_batch):
+    """The batches of `dataset` (from `load_dataset`) from batch `start_batch` on.
+
+    The same batches as `dataset.skip(start_batch)`, but computed for arrays, folders and
+    digits (no batch before `start_batch` is read or decoded: the cost does not grow with
+    `start_batch`); TFDS datasets skip the consumed examples still encoded.
+
+    Raises:
+        ValueError: if `dataset` was not returned by `load_dataset`, or `start_batch` is
+            negative.
+    """
+    start_batch = int(start_batch)
+    if start_batch < 0:
+        raise ValueError(f"`start_batch` must be non-negative. Received: "
+                         f"start_batch={start_batch}")
+    build = _RESUMABLE.get(dataset)
+    if build is None:
+        raise ValueError("`dataset` must be a dataset returned by `load_dataset` (not one "
+                         "derived from it with map, skip, ...): only those know how to "
+                         "start at another batch.")
+    if start_batch == 0:
+        return dataset
+    resumed = build(start_batch)
+    _RESUMABLE[resumed] = build
+    return resumed
+
+
+def _data_keys(seed):
+    """(shuffle key, flip key): two int64 words derived from `seed` by NumPy's
+    `SeedSequence([seed mod 2**64, purpose])`, apart from the seed itself so that the
+    data never draws the latent noise's stateless streams (`sagan_tf.noise`)."""
+    words = []
+    for purpose in (1, 2):
+        state = np.random.SeedSequence([seed % 2**64, purpose]).generate_state(1, np.uint64)
+        words.append(int(state[0] >> 1))
+    return words
+
+
+def _build(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
+           drop_remainder, repeat, start_batch):
+    def model_input(image, label):
+        image = resize_center_crop(image, resolution)
+        image = tf.ensure_shape(image, [resolution, resolution, 3])
+        return image, label
+
+    if src.indexed:
+        ds = _indexed_examples(src, model_input, global_batch_size * start_batch,
+                               shuffle=shuffle, seed=seed, random_flip=random_flip,
+                               repeat=repeat)
+        ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
+    else:
+        ds = _streamed_examples(src, model_input, shuffle=shuffle, seed=seed,
+                                random_flip=random_flip, repeat=repeat)
+        ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
+        if start_batch:
+            ds = ds.skip(start_batch)
+    ds = ds.prefetch(tf.data.AUTOTUNE)
+    if src.auto_shard_by_data:
+        # Index-based datasets have no files to shard between workers.
+        options = tf.data.Options()
+        options.experimental_distribute.auto_shard_policy = (
+            tf.data.experimental.AutoShardPolicy.DATA)
+        ds = ds.with_options(options)
+    return ds
+
+
+def _indexed_examples(src, model_input, first, *, shuffle, seed, random_flip, repeat):
+    """The examples at positions first, first + 1, ... (see the module docstring)."""
+    n = src.num_examples
+    shuffle_key, flip_key = _data_keys(seed) if seed is not None else (0, 0)
+    if repeat:
+        positions = tf.data.Dataset.counter(start=first, dtype=tf.int64)
+    else:
+        positions = tf.data.Dataset.range(min(first, n), n)
+
+    def example(p):
+        j = p % n
+        if shuffle:
+            epoch_seed = tf.stack([tf.constant(shuffle_key, tf.int64), p // n])
+            j = tf.random.experimental.index_shuffle(j, epoch_seed, tf.constant(n - 1, tf.int64))
+        image, label = model_input(*src.to_example(j))
+        if random_flip:
+            coin = tf.random.stateless_uniform(
+                [], tf.stack([tf.constant(flip_key, tf.int64), p]), 0, 2, tf.int64)
+            image = tf.cond(tf.equal(coin, 1), lambda: tf.reverse(image, axis=[1]),
+                            lambda: image)
+        return image, label
+
+    return positions.map(example, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _streamed_examples(src, model_input, *, shuffle, seed, random_flip, repeat):
+    """shuffle buffer -> repeat -> to_example, resize (parallel) -> flip."""
     ds = src.dataset
     if shuffle:
         ds = src.shuffle_fn(ds, seed)
     if repeat:
         ds = ds.repeat()
-
-    def to_model_input(*element):
-        image, label = src.to_example(*element)
-        image = resize_center_crop(image, resolution)
-        image = tf.ensure_shape(image, [resolution, resolution, 3])
-        return image, label
-
-    ds = ds.map(to_model_input, num_parallel_calls=tf.data.AUTOTUNE)
+    ds = ds.map(lambda *element: model_input(*src.to_example(*element)),
+                num_parallel_calls=tf.data.AUTOTUNE)
     if random_flip:
         flip_seed = None if seed is None else (seed + 1) % (2**63)
         coins = tf.data.Dataset.random(seed=flip_seed)
@@ -73,14 +199,6 @@ def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_
             return image, label
 
         ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
-    ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
-    ds = ds.prefetch(tf.data.AUTOTUNE)
-    if src.auto_shard_by_data:
-        # Index-based datasets have no files to shard between workers.
-        options = tf.data.Options()
-        options.experimental_distribute.auto_shard_policy = (
-            tf.data.experimental.AutoShardPolicy.DATA)
-        ds = ds.with_options(options)
     return ds
 
 

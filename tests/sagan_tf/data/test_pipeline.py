@@ -2,6 +2,7 @@
 batching and distribution."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from sagan_tf import data
@@ -89,3 +90,59 @@ def test_distributes_over_two_replicas():
     per_replica = strategy.experimental_local_results(x)
     assert len(per_replica) == 2
     assert [t.shape for t in per_replica] == [(4, 8, 8, 3), (4, 8, 8, 3)]
+
+
+def _labels(ds, n_batches):
+    return np.stack([y.numpy() for _, y in ds.take(n_batches)])
+
+
+def test_resume_computes_the_uninterrupted_batches_across_epochs():
+    """Batches of 4 from 10 examples cross epoch boundaries inside a batch; the
+    resumed stream (images with their flips, labels) is the uninterrupted one."""
+    rng = np.random.RandomState(5)
+    images = rng.randint(0, 256, (10, 3, 3, 3), dtype=np.uint8)
+    ds, _ = data.load_dataset((images, np.arange(10)), resolution=3, global_batch_size=4,
+                              seed=9, random_flip=True)
+    full = [(x.numpy(), y.numpy()) for x, y in ds.take(9)]
+    for start in (1, 2, 5):
+        resumed = [(x.numpy(), y.numpy())
+                   for x, y in data.resume_dataset(ds, start).take(9 - start)]
+        for (x, y), (x_ref, y_ref) in zip(resumed, full[start:]):
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_array_equal(x, x_ref)
+    # Every epoch (10 consecutive positions) is a permutation of all examples.
+    stream = np.concatenate([y for _, y in full])
+    for e in range(3):
+        assert sorted(stream[10 * e:10 * (e + 1)].tolist()) == list(range(10))
+    assert data.resume_dataset(ds, 0) is ds
+    assert (data.resume_dataset(ds, 3).options().experimental_distribute.auto_shard_policy
+            == tf.data.experimental.AutoShardPolicy.DATA)
+
+
+def test_resume_far_into_a_run_reads_nothing_before_it():
+    """Batch 10**12 of a 10-example source (epoch 10**12 with batches of 10): reaching it
+    by replaying the stream would take hours; it is there at once, still a permutation,
+    in an order of its own."""
+    images = np.arange(10, dtype=np.uint8).reshape(10, 1, 1)
+    ds, _ = data.load_dataset((images, np.arange(10)), resolution=1, global_batch_size=10,
+                              seed=2)
+    far = _labels(data.resume_dataset(ds, 10**12), 3)
+    for epoch in far:
+        assert sorted(epoch.tolist()) == list(range(10))
+    assert len({tuple(e) for e in far}) == 3
+    # The flips too are keyed on the position, not drawn from a stream.
+    flips, _ = data.load_dataset((images, np.arange(10)), resolution=1,
+                                 global_batch_size=10, seed=2, random_flip=True)
+    np.testing.assert_array_equal(_labels(data.resume_dataset(flips, 10**12), 3), far)
+
+
+def test_resume_of_one_epoch_and_of_other_datasets():
+    images = np.zeros((10, 2, 2), np.uint8)
+    ds, _ = data.load_dataset((images, np.arange(10)), resolution=2, global_batch_size=4,
+                              shuffle=False, repeat=False, drop_remainder=False)
+    assert [y.numpy().tolist() for _, y in data.resume_dataset(ds, 2)] == [[8, 9]]
+    assert list(data.resume_dataset(ds, 3)) == []
+    with pytest.raises(ValueError, match="returned by `load_dataset`"):
+        data.resume_dataset(ds.map(lambda x, y: (x, y)), 1)
+    with pytest.raises(ValueError, match="start_batch=-1"):
+        data.resume_dataset(ds, -1)
