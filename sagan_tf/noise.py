@@ -28,6 +28,9 @@ be apart and together where a user expects them to be:
   `step` (G's update k = 0, D's updates k = 1 .. `MAX_D_STEPS`), keyed on the run's
   seed: never 0, so training noise never coincides with the z a user asks for, and a
   resumed run draws exactly what an uninterrupted one would.
+- `augmentation_stream(step, k, fake)` = -(2 * training_stream(step, k) - fake) is the
+  DiffAugment draw of update k's real (fake=0) or generated (fake=1) images: always
+  negative, so it never meets the z streams (>= 0); resumed runs draw it again exactly.
 
 `truncation` <= 0 (and NaN) mean no truncation. Row i of z depends only on
 (seed, i): Philox, TF's stateless generator, fills the [N, latent_dim] tensor
@@ -55,6 +58,12 @@ _UNIFORM_OFFSET = 2.0 ** -53
 def training_stream(step, k):
     """The stream of training iteration `step` (0-based), update k (0: G, 1+: D)."""
     return 1 + _STREAMS_PER_STEP * tf.cast(step, tf.int64) + k
+
+
+def augmentation_stream(step, k, fake):
+    """The DiffAugment stream of iteration `step`, update k, real (fake=False) or
+    generated (fake=True) images: -2 * training_stream(step, k) + fake, <= -1."""
+    return -2 * training_stream(step, k) + int(bool(fake))
 
 
 def latents(seed, num, latent_dim, truncation=0.0, stream=SERVING):
