@@ -5,6 +5,9 @@ import math
 
 import numpy as np
 
+from sagan_tf.metrics import density_coverage as dc
+from sagan_tf.metrics import neighbourhoods
+from sagan_tf.metrics import precision_recall as pr
 from sagan_tf.metrics import scores
 from sagan_tf.metrics.streaming import compute_activations
 from sagan_tf.metrics.streaming import generate_activations
@@ -12,15 +15,20 @@ from sagan_tf.metrics.streaming import generate_activations
 logger = logging.getLogger(__name__)
 
 METRIC_NAMES = ("inception_score", "fid", "kid", "kid_std", "intra_fid",
-                "class_accuracy")
+                "class_accuracy", "precision", "recall", "density", "coverage")
 
 
 def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
              num_classes, seed=0, kid_block_size=scores.DEFAULT_KID_BLOCK_SIZE,
-             compute_intra_fid=True, progress=True):
+             compute_intra_fid=True, progress=True, reference=None,
+             compute_manifold=True):
     """Inception Score, FID, KID, intra-FID and class accuracy of a generator.
 
-    Real images are streamed from `real_batches` (the first `num_samples`);
+    Precision and recall (`sagan_tf.metrics.precision_recall`, k = 3) and density and
+    coverage (`sagan_tf.metrics.density_coverage`, k = 5) read the same activations.
+
+    Real images are streamed from `real_batches` (the first `num_samples`), or come as
+    reference statistics (`reference`, then `real_batches` is not read);
     `num_samples` fake images are generated class-balanced, `batch_size` at a
     time, through `generate_fn`. Only classifier outputs are kept in memory.
 
@@ -44,6 +52,11 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         compute_intra_fid: compute intra-FID (one FID per class, slow for 1000
             classes with 2048 features).
         progress: show progress bars.
+        reference: a `sagan_tf.evaluation.ReferenceStats` standing for the real
+            images: FID from its moments; KID, intra-FID and the manifold metrics
+            from its stored activations (and labels), `None` when it has none (a
+            TTUR file).
+        compute_manifold: compute precision, recall, density and coverage.
 
     Returns:
         A dict of JSON-serialisable values (Python floats, or `None`):
@@ -58,7 +71,9 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
           covariance (fewer images than features);
         - `"class_accuracy"`: fraction of fake images the classifier assigns to
           the class they were generated for; `None` unless the classifier has
-          `num_classes` classes (as a domain classifier has).
+          `num_classes` classes (as a domain classifier has);
+        - `"precision"`, `"recall"`, `"density"`, `"coverage"`: `None` if not
+          computed (or fewer than 6 real or fake samples).
 
     Raises:
         ValueError: on invalid arguments.
@@ -73,26 +88,40 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
                          f"Received: num_classes={num_classes}")
     rng = np.random.default_rng(seed)
 
-    _, real_activations, real_labels = compute_activations(
-        classifier, real_batches, num_samples=num_samples, progress=progress)
-    if len(real_activations) < num_samples:
+    if reference is None:
+        _, real_activations, real_labels = compute_activations(
+            classifier, real_batches, num_samples=num_samples, progress=progress)
+        num_real = len(real_activations)
+    else:
+        real_activations, real_labels = reference.activations, reference.labels
+        num_real = reference.num_images
+    if reference is None and num_real < num_samples:
         logger.warning("Only %d real images available; FID and KID compare %d real "
-                       "with %d fake images.", len(real_activations),
-                       len(real_activations), num_samples)
+                       "with %d fake images.", num_real, num_real, num_samples)
 
     fake_labels = rng.permutation(np.arange(num_samples) % num_classes)
     fake_logits, fake_activations, _ = generate_activations(
         generate_fn, fake_labels, classifier, batch_size, progress=progress)
 
     results = dict.fromkeys(METRIC_NAMES)
-    results["warnings"] = _rank_warnings(real_activations, fake_activations)
+    results["warnings"] = _rank_warnings(num_real, fake_activations)
     results["inception_score"] = scores.inception_score(fake_logits)
-    results["fid"] = scores.frechet_distance(real_activations, fake_activations)
-    kid, kid_std = scores.kernel_distance(
-        real_activations[rng.permutation(len(real_activations))], fake_activations,
-        max_block_size=kid_block_size)
-    results["kid"] = kid
-    results["kid_std"] = kid_std if math.isfinite(kid_std) else None
+    if reference is None:
+        results["fid"] = scores.frechet_distance(real_activations, fake_activations)
+    else:
+        results["fid"] = scores.frechet_distance_from_moments(
+            reference.mean, reference.covariance, fake_activations)
+    if real_activations is None:  # a reference of moments only (TTUR): FID alone
+        real_labels = None
+    else:
+        kid, kid_std = scores.kernel_distance(
+            real_activations[rng.permutation(len(real_activations))], fake_activations,
+            max_block_size=kid_block_size)
+        results["kid"] = kid
+        results["kid_std"] = kid_std if math.isfinite(kid_std) else None
+        if compute_manifold and min(len(real_activations),
+                                    len(fake_activations)) > dc.DEFAULT_K:
+            results.update(manifold_metrics(real_activations, fake_activations))
 
     if compute_intra_fid and real_labels is not None:
         real_counts = np.bincount(real_labels[real_labels >= 0],
@@ -113,16 +142,29 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
     return results
 
 
-def _rank_warnings(real_activations, fake_activations):
+def manifold_metrics(real_activations, fake_activations):
+    """Precision, recall (k = 3), density and coverage (k = 5), sharing the real radii."""
+    real = neighbourhoods.as_activations(real_activations, "real_activations")
+    fake = neighbourhoods.as_activations(fake_activations, "fake_activations")
+    real_radii = neighbourhoods.kth_neighbour_radii(real, (pr.DEFAULT_K, dc.DEFAULT_K))
+    fake_radii = neighbourhoods.kth_neighbour_radii(fake, (pr.DEFAULT_K,))[pr.DEFAULT_K]
+    precision, recall = pr.precision_recall_from_radii(
+        real, real_radii[pr.DEFAULT_K], fake, fake_radii)
+    density, coverage = dc.density_coverage_from_radii(
+        real, real_radii[dc.DEFAULT_K], fake, dc.DEFAULT_K)
+    return dict(precision=precision, recall=recall, density=density, coverage=coverage)
+
+
+def _rank_warnings(num_real, fake_activations):
     """A warning when a covariance of FID is rank-deficient: n images of d features
     give a covariance of rank at most n - 1, so FID needs n > d (2,048 for Inception's
     pool_3); below that it is biased and depends on n much more than usual."""
     warnings = []
-    dim = real_activations.shape[-1]
-    for name, acts in (("real", real_activations), ("generated", fake_activations)):
-        if len(acts) <= dim:
+    dim = fake_activations.shape[-1]
+    for name, count in (("real", num_real), ("generated", len(fake_activations))):
+        if count <= dim:
             warnings.append(
-                f"FID from {len(acts)} {name} images of {dim} features: the covariance "
+                f"FID from {count} {name} images of {dim} features: the covariance "
                 f"is rank-deficient (it needs more than {dim} images), so this FID is not "
                 "comparable with FIDs from more images.")
     for text in warnings:

@@ -7,8 +7,11 @@ TensorFlow >= 2.16) from a classifier's logits and pooled activations, in float6
 The classifier comes from a local path or the TF-Hub cache.
 
 Modules:
-- `scores`: `inception_score`, `frechet_distance`, `kernel_distance`, `intra_fid`
-  on precomputed NumPy arrays.
+- `scores`: `inception_score`, `frechet_distance` (and `frechet_distance_from_moments`
+  for reference statistics), `kernel_distance`, `intra_fid` on precomputed NumPy arrays.
+- `precision_recall` (Kynkaanniemi et al. 2019) and `density_coverage` (Naeem et al.
+  2020): k-nearest-neighbour metrics on the same activations, computed in blocks
+  (`neighbourhoods`).
 - `classifier`: `Classifier`, the images -> (logits, activations) wrapper.
 - `classifier_loaders`: TF-GAN's Inception TF-Hub module, any SavedModel, Keras
   models; `load_classifier` for the `--classifier` flag.
@@ -37,6 +40,7 @@ from sagan_tf.metrics.classifier_loaders import inception_classifier
 from sagan_tf.metrics.classifier_loaders import keras_classifier
 from sagan_tf.metrics.classifier_loaders import load_classifier
 from sagan_tf.metrics.classifier_loaders import saved_model_classifier
+from sagan_tf.metrics.density_coverage import density_coverage
 from sagan_tf.metrics.domain_classifier import build_domain_classifier
 from sagan_tf.metrics.domain_classifier import classifier_accuracy
 from sagan_tf.metrics.domain_classifier import domain_classifier_from_model
@@ -44,7 +48,9 @@ from sagan_tf.metrics.domain_classifier import load_or_train_domain_classifier
 from sagan_tf.metrics.domain_classifier import train_domain_classifier
 from sagan_tf.metrics.hub_cache import default_hub_cache_dir
 from sagan_tf.metrics.hub_cache import find_in_hub_cache
+from sagan_tf.metrics.precision_recall import precision_recall
 from sagan_tf.metrics.scores import frechet_distance
+from sagan_tf.metrics.scores import frechet_distance_from_moments
 from sagan_tf.metrics.scores import inception_score
 from sagan_tf.metrics.scores import intra_fid
 from sagan_tf.metrics.scores import kernel_distance
@@ -59,9 +65,11 @@ __all__ = [
     "classifier_accuracy",
     "compute_activations",
     "default_hub_cache_dir",
+    "density_coverage",
     "domain_classifier_from_model",
     "find_in_hub_cache",
     "frechet_distance",
+    "frechet_distance_from_moments",
     "generate_activations",
     "inception_classifier",
     "inception_score",
@@ -71,6 +79,7 @@ __all__ = [
     "load_classifier",
     "load_or_train_domain_classifier",
     "load_tfgan_eval",
+    "precision_recall",
     "saved_model_classifier",
     "train_domain_classifier",
 ]

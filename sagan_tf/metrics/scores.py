@@ -75,6 +75,54 @@ def frechet_distance(real_activations, fake_activations):
     return _fid(real, fake)
 
 
+def frechet_distance_from_moments(real_mean, real_covariance, fake_activations):
+    """FID between a Gaussian given by its moments and one fitted to activations.
+
+    The same distance as `frechet_distance`, for real images known only by the mean
+    and unbiased covariance of their activations (a reference statistics file, as
+    TTUR's `fid_stats_*.npz`). TF-GAN has no public FID-from-moments function, so its
+    `frechet_classifier_distance_from_activations` is given `moment_points(mean,
+    covariance)`: 2d points whose sample mean and unbiased covariance are exactly the
+    given ones (up to rounding). The number is then TF-GAN's, computed as for images.
+
+    Args:
+        real_mean: array `[num_features]`.
+        real_covariance: array `[num_features, num_features]`, symmetric positive
+            semi-definite.
+        fake_activations: array `[num_fake, num_features]`.
+
+    Returns:
+        The distance, a Python float.
+    """
+    fake = _as_2d_float64(fake_activations, "fake_activations", min_samples=2)
+    mean = np.asarray(real_mean, np.float64).reshape(-1)
+    covariance = np.asarray(real_covariance, np.float64)
+    dim = fake.shape[1]
+    if mean.shape != (dim,) or covariance.shape != (dim, dim):
+        raise ValueError(
+            f"The real moments must describe {dim} features, as the fake activations. "
+            f"Received: real_mean.shape={mean.shape}, "
+            f"real_covariance.shape={covariance.shape}")
+    return _fid(moment_points(mean, covariance), fake)
+
+
+def moment_points(mean, covariance):
+    """`2d` points with sample mean `mean` and unbiased sample covariance `covariance`.
+
+    With `covariance = sum_i l_i v_i v_i^T` (eigendecomposition), the points
+    `mean +- a sqrt(l_i) v_i` have mean `mean` and scatter `2 a^2 covariance`, so
+    `a^2 = (2d - 1) / 2` gives the unbiased covariance (divided by 2d - 1). Eigenvalues
+    below 0 (rounding of a semi-definite matrix) count as 0.
+    """
+    mean = np.asarray(mean, np.float64)
+    covariance = np.asarray(covariance, np.float64)
+    covariance = (covariance + covariance.T) / 2.0
+    values, vectors = np.linalg.eigh(covariance)
+    dim = len(mean)
+    half_axes = (vectors * np.sqrt(np.maximum(values, 0.0) * (2 * dim - 1) / 2.0)).T
+    return np.concatenate([mean + half_axes, mean - half_axes])
+
+
 def kernel_distance(real_activations, fake_activations,
                     max_block_size=DEFAULT_KID_BLOCK_SIZE):
     """Kernel distance (KID) between two sets of activations, and its standard error.

@@ -6,6 +6,7 @@ import logging
 import numpy as np
 import pytest
 import scipy.linalg
+from scipy.spatial.distance import cdist
 import scipy.special
 
 from sagan_tf.evaluation import metrics_run as evaluation
@@ -94,6 +95,16 @@ def test_evaluate_against_numpy(tiny_classifier):
     # The classifier has as many classes as the data: class accuracy is reported.
     expected_accuracy = np.mean(np.argmax(fake_logits, 1) == fake_labels)
     assert results["class_accuracy"] == pytest.approx(expected_accuracy)
+    # Precision, recall, density and coverage on the same activations, brute force.
+    def inside(points, centres, k):
+        radii = np.sort(cdist(centres, centres), axis=1)[:, k]
+        return cdist(points, centres) <= radii[None, :]
+    assert results["precision"] == pytest.approx(inside(fake_acts, real_acts, 3).any(1).mean())
+    assert results["recall"] == pytest.approx(inside(real_acts, fake_acts, 3).any(1).mean())
+    assert results["density"] == pytest.approx(inside(fake_acts, real_acts, 5).sum()
+                                               / (5 * len(fake_acts)))
+    assert results["coverage"] == pytest.approx(inside(fake_acts, real_acts, 5).any(0).mean())
+    assert set(evaluation.METRIC_NAMES) <= set(results)
 
 
 def test_evaluate_optional_metrics(tiny_classifier, caplog):

@@ -54,6 +54,19 @@ def test_frechet_distance_of_a_set_with_itself_is_zero():
     assert scores.frechet_distance(real, real) == pytest.approx(0.0, abs=1e-6)
 
 
+def test_frechet_distance_from_moments_equals_the_one_from_activations():
+    rng = np.random.default_rng(5)
+    real = random_activations(rng, 400, 6)
+    fake = random_activations(rng, 300, 6, shift=0.5, scale=1.2)
+    from_moments = scores.frechet_distance_from_moments(
+        real.astype(np.float64).mean(0), np.cov(real.astype(np.float64), rowvar=False), fake)
+    assert from_moments == pytest.approx(scores.frechet_distance(real, fake), rel=1e-9)
+    assert from_moments == pytest.approx(numpy_fid(real.astype(np.float64),
+                                                   fake.astype(np.float64)), rel=1e-6)
+    with pytest.raises(ValueError, match="must describe 6 features"):
+        scores.frechet_distance_from_moments(np.zeros(5), np.eye(5), fake)
+
+
 def test_inception_score_matches_numpy_formula():
     rng = np.random.default_rng(2)
     logits = rng.normal(scale=3.0, size=(500, 10)).astype(np.float32)
