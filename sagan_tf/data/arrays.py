@@ -1,7 +1,8 @@
 """The NumPy-arrays source: `(images, labels)` held in memory.
 
 Images are `[N, H, W]` or `[N, H, W, C]` with C in {1, 3, 4}: uint8 holding 0..255, or
-floating point holding `value_range` (0, 1) or (-1, 1). Labels are integers of shape `[N]`.
+floating point holding `value_range` (0, 1) or (-1, 1). Labels are integers of shape `[N]`,
+or None (unconditional data: every label is 0 and there are no classes).
 """
 
 import numpy as np
@@ -13,7 +14,7 @@ from sagan_tf.data import pipeline
 def check_arrays(images, labels, value_range, num_classes):
     """Validates images and labels. Returns `(images [N, H, W, C], int32 labels,
     value_range, num_classes)`, float images as float32, `num_classes` defaulting to the
-    largest label + 1."""
+    largest label + 1. Without labels (None): labels of 0 and num_classes None."""
     if images.ndim not in (3, 4):
         raise ValueError("Images must have shape [N, H, W] or [N, H, W, C]. Received an "
                          f"array of rank {images.ndim} with shape {images.shape}.")
@@ -26,6 +27,11 @@ def check_arrays(images, labels, value_range, num_classes):
     if n == 0 or h == 0 or w == 0:
         raise ValueError(f"Images must not be empty. Received shape {images.shape}.")
     images, value_range = _check_values(images, value_range)
+    if labels is None:
+        if num_classes is not None:
+            raise ValueError("`num_classes` needs labels: images without labels have no "
+                             f"classes. Received: num_classes={num_classes}")
+        return images, np.zeros(n, np.int32), value_range, None
     labels, num_classes = _check_labels(labels, n, num_classes)
     return images, labels, value_range, num_classes
 

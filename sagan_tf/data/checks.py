@@ -57,7 +57,11 @@ def check_source_arguments(kind, *, labels, value_range, image_key, label_key):
 
 
 def check_num_classes(requested, actual, what):
-    """`requested` (the `num_classes` argument, or None) must equal the source's count."""
+    """`requested` (the `num_classes` argument, or None) must equal the source's count
+    (`actual`; None for a source without classes)."""
+    if requested is not None and actual is None:
+        raise ValueError(f"`num_classes`={requested} but {what} has no classes (it is read "
+                         "as unconditional data). Pass num_classes=None.")
     if requested is not None and requested != actual:
         raise ValueError(f"`num_classes`={requested} does not match {what}, which has "
                          f"{actual} classes. Pass num_classes=None or num_classes={actual}.")

@@ -1,5 +1,9 @@
 """The image-folder source: `root/<class_name>/**/<image>`, on any TensorFlow filesystem.
 
+A folder with images directly inside and no sub-folders, `root/<image>`, has no classes:
+it is unconditional data (every label 0), as is any folder read with `unconditional=True`
+(every image under `root`, in sub-folders or not).
+
 Every file-system access goes through `tf.io.gfile` (and the files are read with
 `tf.io.read_file`), so that `root` may be a local directory or a URL such as
 `gs://bucket/images`, `s3://...` or TensorFlow's in-memory `ram://...`.
@@ -25,19 +29,29 @@ def check_folder(path):
     """Returns `path` if it is an existing directory, else raises a `ValueError`."""
     if not tf.io.gfile.exists(path):
         raise ValueError(f"Image folder {path!r} does not exist. Pass an existing directory "
-                         "holding one sub-folder of images per class.")
+                         "holding one sub-folder of images per class (or, for an "
+                         "unconditional model, the images themselves).")
     if not tf.io.gfile.isdir(path):
         raise ValueError(f"Image folder {path!r} is not a directory. Pass a directory "
-                         "holding one sub-folder of images per class.")
+                         "holding one sub-folder of images per class (or, for an "
+                         "unconditional model, the images themselves).")
     return path
 
 
-def scan_folder(root, *, on_corrupt, validate):
+def scan_folder(root, *, on_corrupt, validate, unconditional=False):
     """Lists class sub-folders and images; finds undecodable files. Returns
-    (paths, labels, class_names, num_skipped)."""
-    class_names = _class_names(root)
+    (paths, labels, class_names, num_skipped); class_names is None for unconditional
+    data (a folder of images without sub-folders, or `unconditional=True`), whose
+    labels are all 0."""
+    class_names = None if unconditional else _class_names(root)
     paths, labels = [], []
-    for label, name in enumerate(class_names):
+    if class_names is None:
+        paths = _image_files(root)
+        labels = [0] * len(paths)
+        if not paths:
+            raise ValueError(f"Image folder {root!r} has no image files (extensions "
+                             f"{', '.join(IMAGE_EXTENSIONS)}).")
+    for label, name in enumerate(class_names or ()):
         found = _image_files(os.path.join(root, name))
         if not found:
             logger.warning("Class sub-folder %r has no images.", os.path.join(root, name))
@@ -72,7 +86,8 @@ def scan_folder(root, *, on_corrupt, validate):
             if not paths:
                 raise ValueError(f"None of the image files under {root!r} could be read or "
                                  "decoded.")
-    return paths, np.asarray(labels, np.int32), tuple(class_names), num_skipped
+    return (paths, np.asarray(labels, np.int32),
+            None if class_names is None else tuple(class_names), num_skipped)
 
 
 def folder_source(paths, labels):
@@ -93,18 +108,32 @@ def _entry_name(entry):
 
 
 def _class_names(root):
-    """The sorted, non-hidden sub-folder names of `root`."""
+    """The sorted, non-hidden sub-folder names of `root`; None when it has none but holds
+    images (unconditional data)."""
     entries = sorted(_entry_name(e) for e in tf.io.gfile.listdir(root)
                      if not e.startswith("."))
     if not entries:
         raise ValueError(
             f"Image folder {root!r} is empty. Put the images in one sub-folder per class, "
-            f"e.g. {os.path.join(root, 'cat', '0001.png')!r}.")
+            f"e.g. {os.path.join(root, 'cat', '0001.png')!r}, or directly in it for an "
+            "unconditional model.")
     class_names = [e for e in entries if tf.io.gfile.isdir(os.path.join(root, e))]
+    loose = [e for e in entries if e not in class_names
+             and os.path.splitext(e)[1].lower() in IMAGE_EXTENSIONS]
     if not class_names:
+        if loose:
+            return None
         raise ValueError(
-            f"Image folder {root!r} has no class sub-folders. Put the images in one "
-            f"sub-folder per class, e.g. {os.path.join(root, 'cat', '0001.png')!r}.")
+            f"Image folder {root!r} has neither class sub-folders nor image files "
+            f"(extensions {', '.join(IMAGE_EXTENSIONS)}). Put the images in one sub-folder "
+            f"per class, e.g. {os.path.join(root, 'cat', '0001.png')!r}, or directly in it "
+            "for an unconditional model.")
+    if loose:
+        logger.warning(
+            "Image folder %r has class sub-folders %s and also %d image file(s) directly "
+            "inside, which are left out (they have no class); pass unconditional=True "
+            "(--unconditional) to train on every image without classes.", root,
+            class_names[:5], len(loose))
     return class_names
 
 

@@ -1,7 +1,8 @@
 """The TensorFlow Datasets source: a dataset by name, read from `data_dir`.
 
-The dataset must have an image feature and a `tfds.features.ClassLabel` feature. Nothing is
-downloaded unless `download=True`; an unprepared dataset raises an error that says how to
+The dataset must have an image feature; its `tfds.features.ClassLabel` feature gives the
+classes. A dataset without one (or read with `unconditional=True`) is unconditional data:
+every label 0, no classes. Nothing is downloaded unless `download=True`; an unprepared dataset raises an error that says how to
 prepare it. `tensorflow_datasets` is imported only when this source is used.
 """
 
@@ -13,8 +14,10 @@ from sagan_tf.data import pipeline
 
 
 def tfds_source(name, *, split, data_dir, download, shuffle, shuffle_buffer, seed,
-                image_key, label_key):
-    """The pipeline source of a TFDS split. Returns `(source, num_classes, class_names)`."""
+                image_key, label_key, unconditional=False):
+    """The pipeline source of a TFDS split. Returns `(source, num_classes, class_names)`;
+    `(source, None, ())` for unconditional data (no `ClassLabel` feature, or
+    `unconditional=True`), whose labels are all 0."""
     import tensorflow_datasets as tfds
 
     try:
@@ -41,11 +44,15 @@ def tfds_source(name, *, split, data_dir, download, shuffle, shuffle_buffer, see
     features = builder.info.features
     image_key = _pick_feature(features, image_key, tfds.features.Image, "image", builder, 0,
                               name, "image_key")
-    label_key = _pick_feature(features, label_key, tfds.features.ClassLabel, "label",
-                              builder, 1, name, "label_key")
-    label_feature = features[label_key]
-    num_classes = int(label_feature.num_classes)
-    class_names = tuple(label_feature.names)
+    has_labels = any(isinstance(f, tfds.features.ClassLabel) for f in features.values())
+    if unconditional or (label_key is None and not has_labels):
+        label_key, num_classes, class_names = None, None, ()
+    else:
+        label_key = _pick_feature(features, label_key, tfds.features.ClassLabel, "label",
+                                  builder, 1, name, "label_key")
+        label_feature = features[label_key]
+        num_classes = int(label_feature.num_classes)
+        class_names = tuple(label_feature.names)
     try:
         num_examples = int(builder.info.splits[split].num_examples)
     except (KeyError, ValueError) as e:
@@ -58,7 +65,10 @@ def tfds_source(name, *, split, data_dir, download, shuffle, shuffle_buffer, see
         split=split, shuffle_files=shuffle,
         decoders={image_key: tfds.decode.SkipDecoding()},
         read_config=tfds.ReadConfig(shuffle_seed=seed))
-    ds = ds.map(lambda ex: (ex[image_key], ex[label_key]))
+    if label_key is None:
+        ds = ds.map(lambda ex: (ex[image_key], tf.constant(0, tf.int64)))
+    else:
+        ds = ds.map(lambda ex: (ex[image_key], ex[label_key]))
     dtype = tf.as_dtype(image_feature.dtype)
 
     def shuffle_fn(d, s):
@@ -73,6 +83,8 @@ def tfds_source(name, *, split, data_dir, download, shuffle, shuffle_buffer, see
         else:  # TFDS float images hold [0, 1]
             image = pipeline.to_unit_range(image, (0, 1))
         label = tf.cast(label, tf.int32)
+        if num_classes is None:
+            return image, label
         with tf.control_dependencies([
                 tf.debugging.assert_greater_equal(
                     label, 0, message=f"Label out of range [0, {num_classes})"),

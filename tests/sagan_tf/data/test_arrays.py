@@ -50,8 +50,8 @@ def test_array_label_checks():
     with pytest.raises(ValueError, match="integers"):
         data.load_dataset((images, np.zeros(5, np.float32)), resolution=4,
                           global_batch_size=2)
-    with pytest.raises(ValueError, match="labels"):
-        data.load_dataset(images, resolution=4, global_batch_size=2)
+    with pytest.raises(ValueError, match="`num_classes` needs labels"):
+        data.load_dataset(images, resolution=4, global_batch_size=2, num_classes=3)
     # num_classes defaults to max label + 1, and may exceed it.
     _, info = data.load_dataset((images, np.array([0, 1, 4, 2, 0])), resolution=4,
                                 global_batch_size=2)
@@ -59,6 +59,18 @@ def test_array_label_checks():
     _, info = data.load_dataset((images, np.array([0, 1, 4, 2, 0])), resolution=4,
                                 global_batch_size=2, num_classes=12)
     assert info.num_classes == 12
+
+
+def test_arrays_without_labels_are_unconditional(helpers):
+    images = np.arange(5 * 4 * 4, dtype=np.uint8).reshape(5, 4, 4)
+    for source, kwargs in ((images, {}), ((images, None), {}),
+                           ((images, np.array([0, 3, 1, 2, 0])), {"unconditional": True})):
+        ds, info = helpers.load_all(source, 4, **kwargs)
+        assert info.num_classes is None and info.class_names == ()
+        x, y = helpers.collect(ds)
+        np.testing.assert_array_equal(y, np.zeros(5))
+        np.testing.assert_allclose(x, np.repeat(images[..., None], 3, -1) / 127.5 - 1,
+                                   atol=1e-6)
 
 
 def test_array_image_checks():

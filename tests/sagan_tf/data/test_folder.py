@@ -103,11 +103,16 @@ def test_folder_errors(tmp_path):
     empty.mkdir()
     with pytest.raises(ValueError, match=f"{empty}.*is empty"):
         data.load_dataset(str(empty), resolution=4, global_batch_size=1)
+    neither = tmp_path / "neither"
+    neither.mkdir()
+    (neither / "notes.txt").write_text("x")
+    with pytest.raises(ValueError, match="neither class sub-folders nor image files"):
+        data.load_dataset(str(neither), resolution=4, global_batch_size=1)
     flat = tmp_path / "flat"
     flat.mkdir()
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(flat / "a.png")
-    with pytest.raises(ValueError, match="no class sub-folders"):
-        data.load_dataset(str(flat), resolution=4, global_batch_size=1)
+    with pytest.raises(ValueError, match="num_classes`=3 but the folder.*has no classes"):
+        data.load_dataset(str(flat), resolution=4, global_batch_size=1, num_classes=3)
     no_images = tmp_path / "no_images"
     (no_images / "cls").mkdir(parents=True)
     (no_images / "cls" / "readme.txt").write_text("x")
@@ -118,6 +123,37 @@ def test_folder_errors(tmp_path):
     (only_bad / "cls" / "x.png").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="None of the image files"):
         data.load_dataset(str(only_bad), resolution=4, global_batch_size=1)
+
+
+def test_flat_folder_is_unconditional_data(tmp_path, helpers):
+    """Images directly in the folder: no classes, labels 0, pixels as PIL decodes them."""
+    rng = np.random.RandomState(6)
+    expected = {}
+    for name in ("b.png", "a.PNG", "c.bmp"):
+        path = str(tmp_path / name)
+        Image.fromarray(rng.randint(0, 256, (6, 6, 3), dtype=np.uint8)).save(path)
+        expected[path] = np.asarray(Image.open(path).convert("RGB"), np.float64) / 127.5 - 1
+    ds, info = helpers.load_all(str(tmp_path), 6)
+    assert info.num_classes is None and info.unconditional and info.class_names == ()
+    assert info.num_examples == 3
+    x, y = helpers.collect(ds)
+    np.testing.assert_array_equal(y, [0, 0, 0])
+    for got, path in zip(x, sorted(expected)):  # sorted paths: a.PNG, b.png, c.bmp
+        np.testing.assert_allclose(got, expected[path], atol=1e-6)
+
+
+def test_unconditional_reads_every_image_of_a_class_folder(tmp_path, caplog, helpers):
+    expected = _write_image_folder(str(tmp_path))
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "loose.png")
+    with caplog.at_level(logging.WARNING):
+        _, info = helpers.load_all(str(tmp_path), 6)
+    assert info.num_classes == 2 and info.num_examples == len(expected)
+    assert "1 image file(s) directly inside, which are left out" in caplog.text
+    ds, info = helpers.load_all(str(tmp_path), 6, unconditional=True)
+    assert info.num_classes is None and info.num_examples == len(expected) + 1
+    np.testing.assert_array_equal(helpers.collect(ds)[1], np.zeros(len(expected) + 1))
+    with pytest.raises(ValueError, match="exclude each other"):
+        helpers.load_all(str(tmp_path), 6, unconditional=True, num_classes=2)
 
 
 # ----------------------------------------------------------------------------- ram://
@@ -162,7 +198,7 @@ def test_folder_errors_on_a_tensorflow_filesystem(ram_root):
     with pytest.raises(ValueError, match=f"{ram_root}/nope.*does not exist"):
         data.load_dataset(f"{ram_root}/nope", resolution=4, global_batch_size=1)
     _write_png(f"{ram_root}/flat/a.png", np.zeros((4, 4, 1), np.uint8))
-    with pytest.raises(ValueError, match="no class sub-folders"):
-        data.load_dataset(f"{ram_root}/flat", resolution=4, global_batch_size=1)
+    _, info = data.load_dataset(f"{ram_root}/flat", resolution=4, global_batch_size=1)
+    assert info.unconditional and info.num_examples == 1  # a flat folder: no classes
     with pytest.raises(ValueError, match="is not a directory"):
         data.load_dataset(f"{ram_root}/flat/a.png", resolution=4, global_batch_size=1)

@@ -111,6 +111,18 @@ def test_tfds_shuffled_resized_and_seeded(tfds_dir):
     assert -1.0 <= x.min() and x.max() <= 1.0
 
 
+def test_tfds_dataset_without_class_labels_is_unconditional(tfds_dir, helpers):
+    ds, info = helpers.load_all("sagan_test_no_labels", 8, data_dir=tfds_dir)
+    assert info.num_classes is None and info.num_examples == 3
+    x, y = helpers.collect(ds)
+    np.testing.assert_array_equal(y, [0, 0, 0])
+    images = np.stack([image for image, _ in _tiny_digits()[:3]])
+    np.testing.assert_allclose(x, np.repeat(images[..., None], 3, -1) / 127.5 - 1,
+                               atol=1e-6)
+    _, info = helpers.load_all(_TFDS_NAME, 8, data_dir=tfds_dir, unconditional=True)
+    assert info.num_classes is None and info.num_examples == 40
+
+
 def test_tfds_errors(tfds_dir, tmp_path):
     with pytest.raises(ValueError, match=r"not prepared.*tfds build " + _TFDS_NAME
                        + f" --data_dir={tmp_path}.*download=True"):
@@ -123,9 +135,9 @@ def test_tfds_errors(tfds_dir, tmp_path):
     with pytest.raises(ValueError, match="Unknown split 'validation'.*'test', 'train'"):
         data.load_dataset(_TFDS_NAME, data_dir=tfds_dir, resolution=8, global_batch_size=4,
                           split="validation")
-    with pytest.raises(ValueError, match=r"no top-level ClassLabel feature.*'caption'"):
+    with pytest.raises(ValueError, match=r"label_key`='caption' is not an ClassLabel"):
         data.load_dataset("sagan_test_no_labels", data_dir=tfds_dir, resolution=8,
-                          global_batch_size=1)
+                          global_batch_size=1, label_key="caption")
     with pytest.raises(ValueError, match="not a TFDS dataset known here"):
         data.load_dataset("no_such_dataset_xyz", data_dir=tfds_dir, resolution=8,
                           global_batch_size=4)
