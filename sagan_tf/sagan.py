@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import compat, losses, noise
+from sagan_tf import compat, diff_augment, grad_accumulation, losses, noise
 from sagan_tf.layers.label_checks import check_positive_int
 
 
@@ -19,7 +19,10 @@ class SAGAN(keras.Model):
         L_G = -E[D(G(z), y)]
 
     The fake images are conditioned on the labels of the real batch (so G sees the
-    data's class frequencies). Noise z ~ N(0, I) is `sagan_tf.noise.latents` of
+    data's class frequencies). Unconditional networks (built with `num_classes=None`:
+    G takes z alone, D images alone) train on L_D = E[relu(1 - D(x))] +
+    E[relu(1 + D(G(z)))], L_G = -E[D(G(z))]; the labels of the data's `(images,
+    labels)` pairs are then ignored. Noise z ~ N(0, I) is `sagan_tf.noise.latents` of
     (`seed`, `noise.training_stream(step, k)`), k = 0 for G's update and 1 + j for D's
     j-th, so a run resumed from a checkpoint draws the same z as an uninterrupted one;
     under a distribution strategy each replica takes its own slice of the global
@@ -30,9 +33,10 @@ class SAGAN(keras.Model):
     the gradient of the global-batch mean.
 
     Args:
-        generator: model `[z, labels] -> images`.
+        generator: model `[z, labels] -> images`, or `z -> images` (unconditional).
         discriminator: model `[images, labels] -> logits [N]`, built for the same
-            number of classes as the generator.
+            number of classes as the generator, or `images -> logits [N]` when the
+            generator is unconditional.
         latent_dim: size of z, a positive integer equal to the generator's z width
             (default: read from the generator's first input).
         ema_decay: decay of the exponential moving average of G's weights (None: no
@@ -40,13 +44,30 @@ class SAGAN(keras.Model):
             the export use the EMA weights (`ema_generator`) when present.
         ema_start_step: before this G step the EMA copies G's weights.
         seed: seed of the noise stream.
+        diffaugment: DiffAugment policies (Zhao et al., 2020; not in SAGAN), a
+            comma-separated string or names among `diff_augment.POLICIES`: every image
+            D sees, real and generated, in D's and G's updates, goes through
+            `diff_augment.DiffAugment`, drawn per example from
+            `noise.augmentation_stream(step, k, fake)` (sliced per replica like z).
+            Empty (default): D sees the images unchanged.
+        cutout_inside: `DiffAugment`'s option: the cut-out square stays inside the
+            image (default False: the authors' code).
     """
 
     def __init__(self, generator, discriminator, latent_dim=None, ema_decay=None,
-                 ema_start_step=0, seed=0, **kwargs):
+                 ema_start_step=0, seed=0, diffaugment=(), cutout_inside=False,
+                 **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
+        #: Whether G and D take labels (False: unconditional networks).
+        self.conditional = len(generator.inputs) > 1
+        if (len(discriminator.inputs) > 1) != self.conditional:
+            kinds = {True: "class-conditional", False: "unconditional"}
+            raise ValueError(
+                "`generator` and `discriminator` must both be class-conditional or both "
+                f"unconditional. Received: a {kinds[self.conditional]} generator and a "
+                f"{kinds[len(discriminator.inputs) > 1]} discriminator")
         z_width = generator.inputs[0].shape[-1]
         self.latent_dim = check_positive_int(z_width if latent_dim is None else latent_dim,
                                              "latent_dim")
@@ -76,6 +97,7 @@ class SAGAN(keras.Model):
         self.ema_decay = ema_decay
         self.ema_start_step = int(ema_start_step)
         self.seed = int(seed)
+        self.augment = diff_augment.DiffAugment(diffaugment, cutout_inside)
         # The EMA generator: a copy of G whose weights are the moving average.
         self.ema_generator = None
         if ema_decay is not None:
@@ -86,9 +108,12 @@ class SAGAN(keras.Model):
         self.g_loss_tracker = keras.metrics.Mean(name="g_loss")
         self.d_real_tracker = keras.metrics.Mean(name="d_real")
         self.d_fake_tracker = keras.metrics.Mean(name="d_fake")
+        self.d_grad_norm_tracker = keras.metrics.Mean(name="d_grad_norm")
+        self.g_grad_norm_tracker = keras.metrics.Mean(name="g_grad_norm")
         self.built = True  # G and D are built models; nothing to infer from data.
 
-    def compile(self, g_optimizer=None, d_optimizer=None, d_steps_per_g_step=1, **kwargs):
+    def compile(self, g_optimizer=None, d_optimizer=None, d_steps_per_g_step=1, grad_accum=1,
+                **kwargs):
         """Sets the optimizers. Defaults are the paper's TTUR.
 
         Args:
@@ -98,6 +123,13 @@ class SAGAN(keras.Model):
                 (each has its own noise stream). Each consumes its own slice of the
                 batch that `fit` delivers, so feed batches of
                 `d_steps_per_g_step * batch_size`.
+            grad_accum: K, micro-batches per update: each D and G update sums the
+                gradients of K micro-batches and applies them once (see
+                `sagan_tf.grad_accumulation`: batch-norm statistics are per
+                micro-batch, as in BigGAN). Each D step's slice is then K micro-batches
+                (feed `d_steps_per_g_step * grad_accum * batch_size`), and the z of
+                each update is drawn for the whole accumulated batch and split like
+                its data, so K micro-batches of B see the z of one batch of K * B.
             **kwargs: passed to `keras.Model.compile` (e.g. `jit_compile`,
                 `steps_per_execution`).
         """
@@ -106,6 +138,9 @@ class SAGAN(keras.Model):
             raise ValueError("`d_steps_per_g_step` must be an integer in [1, "
                              f"{noise.MAX_D_STEPS}]. "
                              f"Received: d_steps_per_g_step={d_steps_per_g_step}")
+        if isinstance(grad_accum, bool) or not isinstance(grad_accum, int) or grad_accum < 1:
+            raise ValueError("`grad_accum` must be a positive integer. "
+                             f"Received: grad_accum={grad_accum}")
         g_optimizer = g_optimizer or keras.optimizers.Adam(1e-4, beta_1=0.0, beta_2=0.9)
         d_optimizer = d_optimizer or keras.optimizers.Adam(4e-4, beta_1=0.0, beta_2=0.9)
         if keras.mixed_precision.global_policy().name == "mixed_float16":
@@ -114,6 +149,7 @@ class SAGAN(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_optimizer = d_optimizer
         self.d_steps_per_g_step = d_steps_per_g_step
+        self.grad_accum = grad_accum
         # Keras' fit reads `model.optimizer` (step counters, callbacks): it is G's, so
         # `optimizer.iterations` counts training iterations.
         super().compile(optimizer=g_optimizer, **kwargs)
@@ -123,11 +159,21 @@ class SAGAN(keras.Model):
     @property
     def metrics(self):
         return [self.d_loss_tracker, self.g_loss_tracker, self.d_real_tracker,
-                self.d_fake_tracker]
+                self.d_fake_tracker, self.d_grad_norm_tracker, self.g_grad_norm_tracker]
 
     def call(self, inputs, training=False):
-        """`[z, labels] -> images` with the (non-EMA) generator."""
+        """`[z, labels] -> images` (or `z -> images`) with the (non-EMA) generator."""
         return self.generator(inputs, training=training)
+
+    def generate(self, z, labels, training=False, generator=None):
+        """G(z, labels), or G(z) for an unconditional model (labels ignored)."""
+        generator = generator or self.generator
+        return generator([z, labels] if self.conditional else z, training=training)
+
+    def discriminate(self, images, labels, training=False):
+        """D(images, labels), or D(images) for an unconditional model (labels ignored)."""
+        return self.discriminator([images, labels] if self.conditional else images,
+                                  training=training)
 
     # -- the algorithm ---------------------------------------------------------------
 
@@ -157,31 +203,56 @@ class SAGAN(keras.Model):
         compat.skip_symbolic_build(iterator, data_batch)
 
     def _d_step(self, real_images, labels, k):
-        """One D update on L_D; returns (L_D share, mean D(x), mean D(G(z)))."""
+        """One D update on L_D, its gradient summed over `grad_accum` micro-batches;
+        returns (L_D share, mean D(x), mean D(G(z)))."""
         global_batch = self._global_batch(labels)
-        z = self.noise(labels, k=1 + k)
-        fake_images = self.generator([z, labels], training=True)
+        micro_step = lambda m, x, y: self._d_gradients(x, y, k, m, global_batch)  # noqa: E731
+        grads, (d_loss, d_real, d_fake) = grad_accumulation.accumulate(
+            micro_step, [real_images, labels], self.grad_accum)
+        self._apply(self.d_optimizer, self.discriminator, grads, self.d_grad_norm_tracker)
+        return d_loss, d_real / self.grad_accum, d_fake / self.grad_accum
+
+    def _d_gradients(self, real_images, labels, k, m, global_batch):
+        """L_D's gradient on micro-batch m of D step k, and (L_D, mean D(x), mean D(G(z)))."""
+        z = self.noise(labels, k=1 + k, micro=m)
+        fake_images = self.generate(z, labels, training=True)
         with tf.GradientTape() as tape:
-            real_logits = self.discriminator([real_images, labels], training=True)
-            fake_logits = self.discriminator([fake_images, labels], training=True)
+            real_logits = self.discriminate(
+                self._augment(real_images, 1 + k, fake=False, micro=m), labels, training=True)
+            fake_logits = self.discriminate(
+                self._augment(fake_images, 1 + k, fake=True, micro=m), labels, training=True)
             d_loss = losses.discriminator_hinge_loss(real_logits, fake_logits, global_batch)
             scaled = self.d_optimizer.scale_loss(d_loss)
-        variables = self.discriminator.trainable_variables
-        self.d_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return d_loss, tf.reduce_mean(real_logits), tf.reduce_mean(fake_logits)
+        grads = tape.gradient(scaled, self.discriminator.trainable_variables)
+        return grads, (d_loss, tf.reduce_mean(real_logits), tf.reduce_mean(fake_logits))
 
     def _g_step(self, labels):
-        """One G update on L_G; returns L_G's share on this replica."""
+        """One G update on L_G, its gradient summed over `grad_accum` micro-batches;
+        returns L_G's share on this replica."""
         global_batch = self._global_batch(labels)
-        z = self.noise(labels, k=0)
+        micro_step = lambda m, y: self._g_gradients(y, m, global_batch)  # noqa: E731
+        grads, g_loss = grad_accumulation.accumulate(micro_step, [labels], self.grad_accum)
+        self._apply(self.g_optimizer, self.generator, grads, self.g_grad_norm_tracker)
+        return g_loss
+
+    def _g_gradients(self, labels, m, global_batch):
+        """L_G's gradient on micro-batch m, and L_G."""
+        z = self.noise(labels, k=0, micro=m)
         with tf.GradientTape() as tape:
-            fake_images = self.generator([z, labels], training=True)
-            fake_logits = self.discriminator([fake_images, labels], training=True)
+            fake_images = self.generate(z, labels, training=True)
+            fake_logits = self.discriminate(
+                self._augment(fake_images, 0, fake=True, micro=m), labels, training=True)
             g_loss = losses.generator_hinge_loss(fake_logits, global_batch)
             scaled = self.g_optimizer.scale_loss(g_loss)
-        variables = self.generator.trainable_variables
-        self.g_optimizer.apply_gradients(zip(tape.gradient(scaled, variables), variables))
-        return g_loss
+        return tape.gradient(scaled, self.generator.trainable_variables), g_loss
+
+    def _apply(self, optimizer, network, grads, norm_tracker):
+        """Applies `grads` and tracks their norm (x replicas: the gradient norm of the
+        mean loss over this replica's examples, one device's exactly)."""
+        variables = network.trainable_variables
+        optimizer.apply_gradients(zip(grads, variables))
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        norm_tracker.update_state(grad_accumulation.global_norm(grads, optimizer) * replicas)
 
     def _update_ema(self):
         """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`).
@@ -204,17 +275,41 @@ class SAGAN(keras.Model):
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         return tf.cast(tf.shape(labels)[0] * replicas, "float32")
 
-    def noise(self, labels, k=0):
+    def noise(self, labels, k=0, micro=0):
         """z of update k (0: G, 1 + j: D's j-th) of this step, for this replica's slice
-        of the global batch: rows of `noise.latents(seed, global batch, latent_dim,
-        stream=noise.training_stream(step, k))`."""
+        of micro-batch `micro`: rows of `noise.latents(seed, grad_accum * global batch,
+        latent_dim, stream=noise.training_stream(step, k))` (see `_local_rows`)."""
+        local = tf.shape(labels)[0]
+        stream = noise.training_stream(self.g_optimizer.iterations, k)
+        z = noise.latents(self.seed, local * self._draws_per_row(), self.latent_dim,
+                          stream=stream)
+        return self._local_rows(z, local, micro)
+
+    def _draws_per_row(self):
+        """Rows of a draw for the accumulated global batch per row of a local micro-batch."""
+        return tf.distribute.get_strategy().num_replicas_in_sync * self.grad_accum
+
+    def _local_rows(self, draw, local, micro):
+        """This replica's `local` rows of micro-batch `micro` of a draw for the whole
+        accumulated global batch: micro-batch m is rows [m B, (m + 1) B) (B: the global
+        micro-batch), of which replica r takes the r-th share, as its data."""
         ctx = tf.distribute.get_replica_context()
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         replica_id = ctx.replica_id_in_sync_group if ctx is not None else 0
-        local = tf.shape(labels)[0]
-        stream = noise.training_stream(self.g_optimizer.iterations, k)
-        z = noise.latents(self.seed, local * replicas, self.latent_dim, stream=stream)
-        return z[replica_id * local:(replica_id + 1) * local]
+        start = (micro * replicas + replica_id) * local
+        return draw[start:start + local]
+
+    def _augment(self, images, k, fake, micro=0):
+        """T(images) of update k (0: G, 1 + j: D's j-th), real or generated, for this
+        replica's slice of the global batch (rows of `diff_augment.uniforms(seed, global
+        batch, stream=noise.augmentation_stream(step, k, fake))`); `images` itself
+        without DiffAugment."""
+        if not self.augment:
+            return images
+        local = tf.shape(images)[0]
+        stream = noise.augmentation_stream(self.g_optimizer.iterations, k, fake)
+        u = diff_augment.uniforms(self.seed, stream, local * self._draws_per_row())
+        return self.augment(images, self._local_rows(u, local, micro))
 
     # -- sampling --------------------------------------------------------------------
 
@@ -227,7 +322,9 @@ class SAGAN(keras.Model):
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "latent_dim": self.latent_dim, "ema_decay": self.ema_decay,
-                "ema_start_step": self.ema_start_step, "seed": self.seed}
+                "ema_start_step": self.ema_start_step, "seed": self.seed,
+                "diffaugment": list(self.augment.policy),
+                "cutout_inside": self.augment.cutout_inside}
 
     @classmethod
     def from_config(cls, config):

@@ -10,7 +10,7 @@ import json
 
 import keras
 
-from sagan_tf import networks, noise, presets
+from sagan_tf import diff_augment, networks, noise, presets
 from sagan_tf.sagan import SAGAN
 from sagan_tf.settings import setting
 
@@ -30,15 +30,22 @@ class TrainConfig:
 
     Each field is a `setting`: `sagan-train` has one flag per field, named after it, with
     the help below (see `sagan_tf.settings`). `num_classes` and `class_names` come from
-    the data and are filled in by the training program before the config is saved.
+    the data and are filled in by the training program before the config is saved
+    (None and () for an unconditional model, whose `unconditional` is then True).
     """
 
     model_dir: str = setting(None, "Directory of the run (any TF filesystem: a local "
                              "path, gs://, s3://, hdfs://): config, checkpoints, logs, "
                              "samples. An existing run there is resumed.", kind="str")
     dataset: str = setting("digits", "'digits' (scikit-learn's 8x8 digits, no download), "
-                           "a folder with one sub-folder of images per class, or a "
-                           "TensorFlow Datasets name with an image and a class label.")
+                           "a folder with one sub-folder of images per class (or the "
+                           "images directly inside: unconditional), or a TensorFlow "
+                           "Datasets name with an image (and a class label).")
+    unconditional: bool = setting(False, "Train an unconditional model (G and D without "
+                                  "classes: plain batch norms, no projection), whatever "
+                                  "classes the data has. Data without classes (a folder "
+                                  "of images without sub-folders, a TFDS dataset without "
+                                  "a class label) always trains one.")
     data_dir: str | None = setting(None, "TensorFlow Datasets data directory.", kind="str")
     preset: str = setting(presets.DEFAULT_PRESET, "Architecture and resolution.",
                           choices=sorted(presets.PRESETS))
@@ -65,6 +72,16 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
                         "sample grids (which show the z of `sagan-sample --seed`).")
     random_flip: bool = setting(False, "Random left-right flips of the data.")
+    diffaugment: str = setting("", "DiffAugment (Zhao et al., 2020; for small datasets): "
+                               "comma-separated policies among "
+                               f"{','.join(diff_augment.POLICIES)}, applied to every image "
+                               "D sees, real and generated ('': none).", kind="str")
+    diffaugment_cutout_inside: bool = setting(
+        False, "DiffAugment's cut-out square stays inside the image (default: the "
+        "authors' code, where it may be clipped by the border).")
+    train_fraction: float = setting(1.0, "Digits only: train on this fraction of the "
+                                    "training split (a fixed class-stratified subset; "
+                                    "the held-out test split is unchanged).")
     deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism "
                                   "(slower).")
     checkpoint_every: int = setting(500, "Steps between checkpoints.")
@@ -109,6 +126,18 @@ class TrainConfig:
                              f"Available: {sorted(presets.PRESETS)}")
         for field, network in NETWORKS.items():
             presets.network_settings(self.preset, network, getattr(self, field))  # key check
+        diff_augment.parse_policy(self.diffaugment)  # names check
+        if not 0.0 < self.train_fraction <= 1.0:
+            raise ValueError("`train_fraction` must be in (0, 1]. "
+                             f"Received: train_fraction={self.train_fraction}")
+        if self.train_fraction != 1.0 and self.dataset != "digits":
+            raise ValueError("`train_fraction` applies to the 'digits' dataset only. "
+                             f"Received: train_fraction={self.train_fraction}, "
+                             f"dataset={self.dataset!r}")
+        if self.unconditional and (self.num_classes is not None or self.class_names):
+            raise ValueError("An unconditional config has no classes. Received: "
+                             f"num_classes={self.num_classes}, class_names="
+                             f"{list(self.class_names)[:10]}")
         if self.d_steps > noise.MAX_D_STEPS:  # each update of an iteration has a stream
             raise ValueError(f"`d_steps` must be at most {noise.MAX_D_STEPS}. "
                              f"Received: d_steps={self.d_steps}")
@@ -116,6 +145,11 @@ class TrainConfig:
     @property
     def resolution(self):
         return presets.get_preset(self.preset)["resolution"]
+
+    @property
+    def conditional(self):
+        """Whether the model is class-conditional (False: `unconditional`)."""
+        return not self.unconditional
 
     def network_settings(self, network):
         """The effective settings of "generator" or "discriminator" (preset + overrides)."""
@@ -188,10 +222,12 @@ def resume_config(saved, changes):
 def build_model(config):
     """The (uncompiled) `SAGAN` that `config` describes, in the current dtype policy."""
     generator = build_generator(config)
-    discriminator = networks.build_discriminator(config.preset, config.num_classes,
+    discriminator = networks.build_discriminator(config.preset, _num_classes(config),
                                                  **config.discriminator_overrides)
     return SAGAN(generator, discriminator, ema_decay=config.ema_decay,
-                 ema_start_step=config.ema_start_step, seed=config.seed)
+                 ema_start_step=config.ema_start_step, seed=config.seed,
+                 diffaugment=config.diffaugment,
+                 cutout_inside=config.diffaugment_cutout_inside)
 
 
 def build_generator(config):
@@ -209,6 +245,9 @@ def compile_model(model, config):
 
 
 def _num_classes(config):
+    """The networks' `num_classes`: None for an unconditional model."""
+    if config.unconditional:
+        return None
     if not config.num_classes:
         raise ValueError("`num_classes` must be set in the config (it comes from the data). "
                          f"Received: num_classes={config.num_classes}")

@@ -29,7 +29,14 @@ def load(config):
     dataset, info = load_dataset(
         config.dataset, resolution=config.resolution,
         global_batch_size=config.batch_size * config.d_steps, data_dir=config.data_dir,
-        seed=config.seed, random_flip=config.random_flip)
+        seed=config.seed, random_flip=config.random_flip,
+        train_fraction=config.train_fraction, unconditional=config.unconditional)
+    if info.unconditional and config.num_classes is not None:
+        raise ValueError(
+            f"The data ({config.dataset!r}) has no classes, but the run in "
+            f"{config.model_dir!r} is class-conditional ({config.num_classes} classes): it "
+            "cannot continue on data without labels. Use the run's data or another "
+            "--model_dir.")
     classes = (info.num_classes, tuple(info.class_names))
     if config.num_classes is not None and classes != (config.num_classes,
                                                        tuple(config.class_names)):
@@ -38,10 +45,12 @@ def load(config):
             f"{list(info.class_names)[:10]}, but the run in {config.model_dir!r} was trained "
             f"on {config.num_classes} classes {list(config.class_names)[:10]}: the model "
             "cannot continue on other classes. Use the run's data or another --model_dir.")
-    logging.info("Data %r: %d examples in %d classes, %dx%d pixels.", config.dataset,
-                 info.num_examples, info.num_classes, config.resolution, config.resolution)
+    logging.info("Data %r: %d examples in %s, %dx%d pixels.", config.dataset,
+                 info.num_examples, "no classes (unconditional)" if info.unconditional
+                 else f"{info.num_classes} classes", config.resolution, config.resolution)
     return dataset, config.replace(num_classes=info.num_classes,
-                                   class_names=tuple(info.class_names))
+                                   class_names=tuple(info.class_names),
+                                   unconditional=info.unconditional)
 
 
 def order_for_replicas(dataset, d_steps, replicas):

@@ -1,10 +1,11 @@
-"""`load_dataset`: labelled images from any source as a batched `tf.data.Dataset`.
+"""`load_dataset`: images from any source as a batched `tf.data.Dataset`.
 
 It checks the arguments (`checks`), reads the source (`digits`, `folder`, `arrays`,
 `tfds_source`) and builds the pipeline (`pipeline`). The sources are described in the
 `sagan_tf.data` package docstring.
 """
 
+import dataclasses
 import os
 
 import numpy as np
@@ -23,7 +24,8 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
                  download=False, labels=None, shuffle=True, shuffle_buffer=10_000, seed=None,
                  random_flip=False, drop_remainder=True, repeat=True, on_corrupt="skip",
                  num_classes=None, value_range=None, image_key=None, label_key=None,
-                 validate_images=True):
+                 unconditional=False,
+                 validate_images=True, train_fraction=1.0):
     """Builds a batched, shuffled, prefetched dataset of `(images, labels)`.
 
     The pipeline is: shuffle -> repeat -> read/decode, resize, scale to [-1, 1] (parallel) ->
@@ -62,6 +64,12 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         num_classes: Optional int. For arrays, the number of classes (default: the largest
             label + 1); every label must lie in `[0, num_classes)`. For the other sources,
             which define their classes, it must match them if given.
+        unconditional: Read the source without its classes: every label is 0 and
+            `info.num_classes` is None (for an unconditional model). A folder then
+            yields every image under it, in class sub-folders or not. Sources without
+            classes are read so anyway: a folder with images directly inside and no
+            sub-folders, an images array without labels, a TFDS dataset without a
+            `ClassLabel` feature.
         value_range: Arrays only: `(0, 1)` or `(-1, 1)`, what floating-point images hold.
             Required for float images; must be None or `(0, 255)` for uint8 images.
         image_key: TFDS only: name of the image feature, if the dataset has several.
@@ -72,6 +80,9 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
             2.5 minutes for 300,000 375x300 JPEGs on 2 CPU cores). If False, that pass is
             skipped and a corrupt file stops the pipeline with TensorFlow's decoding error
             when it is reached.
+        train_fraction: Digits only, `split="train"`: keep this fraction of each class
+            of the training split (a fixed subset, `digits.digits_train_subset`); 1 (the
+            default) keeps all. Other sources refuse any other value.
 
     Returns:
         A pair `(dataset, info)`: a `tf.data.Dataset` of `(images, labels)` batches (float32
@@ -91,6 +102,10 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         seed = checks.as_int(seed, "seed")
     if num_classes is not None:
         num_classes = checks.positive_int(num_classes, "num_classes")
+        if unconditional:
+            raise ValueError("`num_classes` and `unconditional=True` exclude each other: an "
+                             "unconditional dataset has no classes. "
+                             f"Received: num_classes={num_classes}")
     checks.check_split_type(split)
 
     kind, source = _source_kind(source, labels)
@@ -102,28 +117,35 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         digits.check_digits_split(split)
         n_classes, class_names = digits.NUM_DIGIT_CLASSES, digits.DIGIT_CLASS_NAMES
         checks.check_num_classes(num_classes, n_classes, "the digits dataset")
-        source_ds = digits.digits_source(split)
+        source_ds = digits.digits_source(split, train_fraction)
     elif kind == "arrays":
         checks.check_whole_split(split, "NumPy arrays")
         images, labels_np = source
         images, labels_np, value_range, n_classes = arrays.check_arrays(
             images, labels_np, value_range, num_classes)
         source_ds = arrays.array_source(images, labels_np, value_range=value_range)
-        class_names = tuple(str(i) for i in range(n_classes))
+        class_names = () if n_classes is None else tuple(str(i) for i in range(n_classes))
     elif kind == "folder":
         checks.check_whole_split(split, f"the folder {source!r}")
         paths, labels_np, class_names, num_skipped = folder.scan_folder(
-            source, on_corrupt=on_corrupt, validate=validate_images)
-        n_classes = len(class_names)
+            source, on_corrupt=on_corrupt, validate=validate_images,
+            unconditional=unconditional)
+        n_classes = len(class_names) if class_names else None
         checks.check_num_classes(num_classes, n_classes, f"the folder {source!r}")
         source_ds = folder.folder_source(paths, labels_np)
     else:
         source_ds, n_classes, class_names = tfds_source.tfds_source(
             source, split=split, data_dir=data_dir, download=download, shuffle=shuffle,
             shuffle_buffer=shuffle_buffer, seed=seed, image_key=image_key,
-            label_key=label_key)
+            label_key=label_key, unconditional=unconditional)
         checks.check_num_classes(num_classes, n_classes, f"the TFDS dataset {source!r}")
 
+    if kind != "digits" and train_fraction != 1.0:
+        raise ValueError("`train_fraction` applies to the 'digits' dataset only. "
+                         f"Received: train_fraction={train_fraction}, source kind={kind!r}")
+    if unconditional or n_classes is None:
+        source_ds = _without_labels(source_ds)
+        n_classes, class_names = None, ()
     num_examples = source_ds.num_examples
     checks.check_num_examples(num_examples, kind=kind, split=split,
                               global_batch_size=global_batch_size,
@@ -132,10 +154,21 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         source_ds, resolution=resolution, global_batch_size=global_batch_size,
         shuffle=shuffle, seed=seed, random_flip=random_flip, drop_remainder=drop_remainder,
         repeat=repeat)
-    info = DatasetInfo(num_classes=int(n_classes), num_examples=int(num_examples),
-                       class_names=tuple(class_names),
+    info = DatasetInfo(num_classes=None if n_classes is None else int(n_classes),
+                       num_examples=int(num_examples), class_names=tuple(class_names),
                        image_shape=(resolution, resolution, 3), num_skipped=int(num_skipped))
     return dataset, info
+
+
+def _without_labels(source_ds):
+    """The source with every label 0 (the `(images, labels)` structure stays)."""
+    to_example = source_ds.to_example
+
+    def unlabelled(*element):
+        image, _ = to_example(*element)
+        return image, tf.constant(0, tf.int32)
+
+    return dataclasses.replace(source_ds, to_example=unlabelled)
 
 
 def _source_kind(source, labels):
@@ -151,12 +184,10 @@ def _source_kind(source, labels):
         if labels is not None:
             raise ValueError("Pass labels either in `source=(images, labels)` or as "
                              "`labels=`, not both.")
-        return "arrays", (np.asarray(source[0]), np.asarray(source[1]))
-    if isinstance(source, np.ndarray):
-        if labels is None:
-            raise ValueError("`source` is an images array but `labels` is None. Pass "
-                             "labels=<int array of shape [N]> or source=(images, labels).")
-        return "arrays", (source, np.asarray(labels))
+        return "arrays", (np.asarray(source[0]),
+                          None if source[1] is None else np.asarray(source[1]))
+    if isinstance(source, np.ndarray):  # without labels: unconditional
+        return "arrays", (source, None if labels is None else np.asarray(labels))
     if isinstance(source, os.PathLike):
         return "folder", folder.check_folder(os.fspath(source))
     if isinstance(source, str):

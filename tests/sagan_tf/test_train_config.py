@@ -3,7 +3,7 @@ import json
 import pytest
 
 from sagan_tf.run_dir import RunDir
-from sagan_tf.train_config import RESUMABLE, TrainConfig, resume_config
+from sagan_tf.train_config import RESUMABLE, TrainConfig, build_model, resume_config
 
 TINY_G = dict(channels=[16, 16, 16])
 
@@ -91,3 +91,20 @@ def test_only_run_independent_settings_are_resumable():
 def test_invalid_settings_are_rejected_with_the_setting_named(changes, match):
     with pytest.raises(ValueError, match=match):
         TrainConfig(model_dir="x", **changes)
+
+
+@pytest.mark.parametrize("changes, match", [
+    ({"train_fraction": 0.0}, r"`train_fraction` must be in \(0, 1\]"),
+    ({"train_fraction": 0.5, "dataset": "photos/"}, r"applies to the 'digits' dataset only"),
+    ({"diffaugment": "color,zoom"}, r"`diffaugment` must name policies"),
+])
+def test_train_fraction_and_diffaugment_are_checked(changes, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(model_dir="ram://x", **changes)
+
+
+def test_build_model_passes_the_diffaugment_policy():
+    model = build_model(TrainConfig(model_dir="ram://x", diffaugment="cutout,color",
+                                    num_classes=3, generator_overrides={"channels": [8, 8, 8]},
+                                    discriminator_overrides={"channels": [8, 8, 8, 8]}))
+    assert model.augment.policy == ("color", "cutout") and not model.augment.cutout_inside

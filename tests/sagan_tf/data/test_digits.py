@@ -78,3 +78,37 @@ def test_digits_rejects_unknown_split_and_wrong_num_classes():
         data.load_dataset("digits", resolution=8, global_batch_size=4, split="validation")
     with pytest.raises(ValueError, match="num_classes"):
         data.load_dataset("digits", resolution=8, global_batch_size=4, num_classes=5)
+
+
+def _rows(x, y):
+    return sorted(zip(y.tolist(), x[..., 0].round(4).reshape(len(y), -1).tolist()))
+
+
+def test_train_fraction_is_a_fixed_class_stratified_part_of_the_training_split(helpers):
+    tr_x, tr_y = data.digits_arrays("train")
+    sub_x, sub_y = data.digits_arrays("train", train_fraction=0.1)
+    for c in range(10):  # round(10%) of every class of the training split
+        assert int((sub_y == c).sum()) == round(0.1 * int((tr_y == c).sum()))
+    train_rows = _rows(tr_x, tr_y)
+    assert all(row in train_rows for row in _rows(sub_x, sub_y))  # a subset of train
+    again_x, _ = data.digits_arrays("train", train_fraction=0.1)
+    np.testing.assert_array_equal(again_x, sub_x)  # fixed
+    ds, info = helpers.load_all("digits", 8, split="train", global_batch_size=16,
+                                train_fraction=0.1)
+    x, y = helpers.collect(ds)
+    assert info.num_examples == len(sub_y) == 143
+    assert _rows(x, y) == _rows(sub_x, sub_y)
+    # The held-out split is the same with or without a fraction of the training split.
+    np.testing.assert_array_equal(data.digits_arrays("test")[1],
+                                  data.digits_arrays("test", train_fraction=1.0)[1])
+    assert len(data.digits_arrays("train", train_fraction=0.001)[1]) == 10  # >= 1 per class
+
+
+@pytest.mark.parametrize("fraction, split, match", [
+    (0.0, "train", r"`train_fraction` must be a number in \(0, 1\]"),
+    (1.5, "train", r"Received: train_fraction=1.5"),
+    (0.5, "test", r"applies to split='train' only"),
+])
+def test_train_fraction_outside_its_range_or_split_is_refused(fraction, split, match):
+    with pytest.raises(ValueError, match=match):
+        data.digits_arrays(split, train_fraction=fraction)
