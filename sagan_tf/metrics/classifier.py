@@ -6,6 +6,8 @@ takes float32 images in [-1, 1] of any size and resizes them to the classifier's
 size.
 """
 
+import hashlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -99,6 +101,31 @@ class Classifier:
         return (f"<Classifier '{self.name}' input_size={self.input_size} "
                 f"num_classes={getattr(self, 'num_classes', '?')} "
                 f"num_features={getattr(self, 'num_features', '?')}>")
+
+
+def weights_hash(classifier):
+    """SHA-256 (hex) of a classifier's weights: every variable's dtype, shape and values,
+    in the order of its Keras model's `weights` or of its SavedModel's object graph.
+
+    Two classifiers with the same name but other weights (another Inception export, a
+    retrained domain classifier) give other hashes; reference statistics record it.
+    `None` for a `Classifier` built from a bare function (no `model` or `module`).
+    """
+    owner = getattr(classifier, "model", None)
+    if owner is not None:
+        variables = list(owner.weights)
+    else:
+        owner = getattr(classifier, "module", None)
+        if owner is None:
+            return None
+        variables = [v for v in tf.train.TrackableView(owner).descendants()
+                     if isinstance(v, tf.Variable)]
+    digest = hashlib.sha256()
+    for variable in variables:
+        value = np.ascontiguousarray(np.asarray(variable))
+        digest.update(f"{value.dtype.str}{value.shape};".encode())
+        digest.update(value.tobytes())
+    return digest.hexdigest()
 
 
 def _as_size(size):

@@ -44,6 +44,25 @@ def compute_activations(classifier, batches, num_samples=None, progress=True):
         ValueError: if `num_samples` is not positive, the batches yield no images,
             or only some batches carry labels.
     """
+    logits_parts, activation_parts, label_parts = [], [], []
+    has_labels = False
+    for logits, activations, labels in iter_activations(classifier, batches, num_samples,
+                                                        progress):
+        logits_parts.append(logits)
+        activation_parts.append(activations)
+        if labels is not None:
+            has_labels = True
+            label_parts.append(labels)
+    logits = np.concatenate(logits_parts)
+    activations = np.concatenate(activation_parts)
+    labels = np.concatenate(label_parts) if has_labels else None
+    return logits, activations, labels
+
+
+def iter_activations(classifier, batches, num_samples=None, progress=True):
+    """`compute_activations` one batch at a time: yields `(logits, activations, labels)`
+    float32/float32/int32-or-None arrays per batch, so that a caller can reduce them
+    (reference statistics of a million images) without holding them all."""
     if num_samples is not None:
         num_samples = int(num_samples)
         if num_samples < 1:
@@ -51,7 +70,6 @@ def compute_activations(classifier, batches, num_samples=None, progress=True):
                              f"Received: num_samples={num_samples}")
     run = getattr(classifier, "logits_and_activations", classifier)
     progbar = _progbar(num_samples) if progress else None
-    logits_parts, activation_parts, label_parts = [], [], []
     seen = 0
     has_labels = None
     for batch in batches:
@@ -69,14 +87,12 @@ def compute_activations(classifier, batches, num_samples=None, progress=True):
         if count == 0:
             continue
         logits, activations = run(images)
-        logits_parts.append(np.asarray(logits, np.float32))
-        activation_parts.append(np.asarray(activations, np.float32))
         if labels is not None:
             labels = _as_label_array(labels)
             if labels.shape[0] != count:
                 raise ValueError(f"A batch has {count} images but {labels.shape[0]} "
                                  "labels.")
-            label_parts.append(labels)
+        yield np.asarray(logits, np.float32), np.asarray(activations, np.float32), labels
         seen += count
         if progbar is not None:
             progbar.update(seen)
@@ -87,10 +103,6 @@ def compute_activations(classifier, batches, num_samples=None, progress=True):
     if progbar is not None and (progbar.target is None or seen < progbar.target):
         progbar.target = seen
         progbar.update(seen, finalize=True)
-    logits = np.concatenate(logits_parts)
-    activations = np.concatenate(activation_parts)
-    labels = np.concatenate(label_parts) if has_labels else None
-    return logits, activations, labels
 
 
 def generate_activations(generate_fn, labels, classifier, batch_size, progress=True):

@@ -50,3 +50,25 @@ def test_outputs_are_flattened_resized_and_sizes_probed():
     with pytest.raises(ValueError, match=r"`images` must be float in \[-1, 1\] or uint8. "
                        "Received: dtype=int32"):
         classifier(np.zeros((1, 4, 4, 3), np.int32))
+
+
+def test_weights_hash_is_sha256_of_the_weights_and_follows_them(tiny_keras_path,
+                                                                fake_inception_dir):
+    import hashlib
+
+    from sagan_tf.metrics.classifier import weights_hash
+
+    keras_a = classifier_loaders.load_classifier(tiny_keras_path)
+    keras_b = classifier_loaders.load_classifier(tiny_keras_path)
+    expected = hashlib.sha256()
+    for w in keras_a.model.weights:
+        value = np.asarray(w)
+        expected.update(f"{value.dtype.str}{value.shape};".encode() + value.tobytes())
+    assert weights_hash(keras_a) == weights_hash(keras_b) == expected.hexdigest()
+    keras_b.model.weights[0].assign(np.asarray(keras_b.model.weights[0]) + 1.0)
+    assert weights_hash(keras_b) != weights_hash(keras_a)
+
+    hub_a = classifier_loaders.saved_model_classifier(fake_inception_dir, input_size=16)
+    hub_b = classifier_loaders.saved_model_classifier(fake_inception_dir, input_size=16)
+    assert weights_hash(hub_a) == weights_hash(hub_b) not in (None, weights_hash(keras_a))
+    assert weights_hash(Classifier(lambda x: (x, x), 2, name="bare")) is None
