@@ -2,8 +2,9 @@
 
 The dataset must have an image feature; its `tfds.features.ClassLabel` feature gives the
 classes. A dataset without one (or read with `unconditional=True`) is unconditional data:
-every label 0, no classes. Nothing is downloaded unless `download=True`; an unprepared dataset raises an error that says how to
-prepare it. `tensorflow_datasets` is imported only when this source is used.
+every label 0, no classes. Nothing is downloaded unless `download=True`; an unprepared
+dataset raises an error that says how to prepare it. `tensorflow_datasets` is imported
+only when this source is used.
 """
 
 import os
