@@ -32,6 +32,11 @@ be apart and together where a user expects them to be:
   DiffAugment draw of update k's real (fake=0) or generated (fake=1) images: always
   negative, so it never meets the z streams (>= 0); resumed runs draw it again exactly.
 
+- `STANDING_STATS` = training_stream(2**58, 0) = 2**62 + 1 is the z of the forward
+  passes that `sagan_tf.standing_stats` averages G's batch statistics over: a
+  training step no run reaches, so that z meets neither the images it is used for
+  (stream 0) nor, in practice, training's.
+
 `truncation` <= 0 (and NaN) mean no truncation. Row i of z depends only on
 (seed, i): Philox, TF's stateless generator, fills the [N, latent_dim] tensor
 from one counter stream in row-major order, so the first rows of a larger batch are
@@ -49,6 +54,8 @@ SAMPLES = 0
 EVALUATION = 0
 #: The stream of `sagan-sample` and the SavedModel's `generate` signature.
 SERVING = 0
+#: The stream of the standing statistics' forward passes (`sagan_tf.standing_stats`).
+STANDING_STATS = 2**62 + 1
 #: Most D updates per G update: the streams of one training iteration are 16 apart.
 MAX_D_STEPS = 15
 _STREAMS_PER_STEP = MAX_D_STEPS + 1

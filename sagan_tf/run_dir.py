@@ -26,6 +26,7 @@ import re
 import tensorflow as tf
 
 from sagan_tf import compat, storage
+from sagan_tf.standing_stats import apply_standing_stats
 from sagan_tf.train_config import TrainConfig, build_generator
 
 CONFIG_FILE = "config.json"
@@ -189,12 +190,15 @@ class RunDir:
         self.repair_checkpoint_state()
         return storage.join(target_dir, name)
 
-    def load_generator(self, use_ema=True, checkpoint=None):
+    def load_generator(self, use_ema=True, checkpoint=None, standing_stats=0):
         """Restores the generator of the run.
 
         Args:
             use_ema: the EMA generator when the run kept one.
             checkpoint: a checkpoint prefix (default: the latest of the run).
+            standing_stats: N > 0 replaces G's batch-norm moving statistics (in memory
+                only) by standing statistics over N passes of the run's `batch_size`
+                with noise seed 0 (`sagan_tf.standing_stats`); 0 keeps the trained ones.
 
         Returns:
             `(generator, config, checkpoint)`: a `keras.Model` `[z, labels] -> images`,
@@ -222,6 +226,9 @@ class RunDir:
                     " No older checkpoint of the run restores either." if older else "")
             raise CheckpointError(f"Checkpoint {checkpoint} cannot be read "
                                   f"({type(e).__name__}: {e}).{hint}") from None
+        if standing_stats:
+            apply_standing_stats(generator, standing_stats, config.batch_size,
+                                 config.num_classes)
         return generator, config, checkpoint
 
 
