@@ -10,20 +10,23 @@ DOMAIN = "domain"
 def load_eval_classifier(classifier, *, dataset=None, data_dir=None, resolution=None,
                          num_classes=None, domain_classifier_path=None, domain_epochs=10,
                          domain_test_split=None, domain_seed=0, hub_cache_dir=None,
-                         verbose=1):
+                         offline=None, verbose=1):
     """The classifier the `--classifier` flag names.
 
     `domain`: loaded from `domain_classifier_path`, or trained on the `train` split
     of `dataset` at `resolution` and saved there; its accuracy on
     `domain_test_split` (default: `test` for digits and TFDS datasets, none for
     folders) is returned. The training seed is `domain_seed`, not the evaluation's:
-    the classifier is a fixed measuring instrument, whatever `--seed` is.
+    the classifier is a fixed measuring instrument, whatever `--seed` is. Others go to
+    `sagan_tf.metrics.load_classifier` (`inception` is downloaded into the TF-Hub cache
+    unless `offline` or `$SAGAN_OFFLINE`).
 
     Returns:
         `(Classifier, test_accuracy or None)`.
     """
     if classifier != DOMAIN:
-        return metrics.load_classifier(classifier, hub_cache_dir=hub_cache_dir), None
+        return metrics.load_classifier(classifier, hub_cache_dir=hub_cache_dir,
+                                       offline=offline), None
     if not domain_classifier_path:
         raise EvalError("`--classifier=domain` needs `--domain_classifier_path` (default "
                         "<model_dir>/domain_classifier.keras, so give it without "

@@ -1,12 +1,13 @@
 """Loaders of the classifiers that map images to logits and pooled activations.
 
-Nothing is downloaded. Paths may be local or on any TensorFlow filesystem
-(`gs://...`): they are checked with `tf.io.gfile`. A classifier is one of:
+Paths may be local or on any TensorFlow filesystem (`gs://...`): they are checked
+with `tf.io.gfile`. A classifier is one of:
 
 - TF-GAN's Inception network, the TF-Hub module
   https://tfhub.dev/tensorflow/tfgan/eval/inception/1, from a local directory or
-  from a TF-Hub cache directory where `tensorflow_hub` stored it earlier
-  (`inception_classifier`, `load_classifier("inception")`);
+  the TF-Hub cache, where `tensorflow_hub` downloads it when it is not there yet and
+  the network is allowed (`sagan_tf.metrics.hub_download`; `inception_classifier`,
+  `load_classifier("inception")`), as TF-GAN loads it;
 - any SavedModel whose call or signature maps images to a dict holding logits and
   activations (`saved_model_classifier`);
 - a Keras model, in memory or as a `.keras` file (`keras_classifier`); the domain
@@ -25,10 +26,11 @@ import tensorflow as tf
 
 from sagan_tf import compat
 from sagan_tf.metrics import keras_files
+from sagan_tf.metrics import saved_model_calls
 from sagan_tf.metrics.classifier import Classifier
 from sagan_tf.metrics.classifier import ClassifierNotFoundError
+from sagan_tf.metrics import hub_download
 from sagan_tf.metrics.hub_cache import default_hub_cache_dir
-from sagan_tf.metrics.hub_cache import find_in_hub_cache
 
 # TF-GAN's Inception module (`tfgan.eval.INCEPTION_TFHUB` and friends).
 INCEPTION_HANDLE = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
@@ -44,14 +46,14 @@ INCEPTION_ACTIVATIONS = "pool_3"
 
 def load_classifier(classifier, *, input_size=None, logits_key=None,
                     activations_key=None, signature=None, activations_layer=None,
-                    hub_cache_dir=None):
-    """Loads a classifier from a local path or the TF-Hub cache (the `--classifier` flag).
+                    hub_cache_dir=None, offline=None):
+    """Loads a classifier from a local path or TF-Hub (the `--classifier` flag).
 
     Args:
         classifier: one of
-            - `"inception"`: TF-GAN's Inception module from the TF-Hub cache
-              (see `find_in_hub_cache`);
-            - a TF-Hub handle URL (`https://...`): that module from the cache;
+            - `"inception"`: TF-GAN's Inception module from the TF-Hub cache,
+              downloaded there if needed (see `hub_download.resolve_module`);
+            - a TF-Hub handle URL (`https://...`): that module, the same way;
             - a `.keras` file: see `keras_classifier`;
             - a directory holding a SavedModel or TF-Hub module (such as the
               untarred Inception module): see `saved_model_classifier`.
@@ -67,15 +69,17 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
             `default`).
         activations_layer: Keras layer whose output gives the activations
             (default: the penultimate layer).
-        hub_cache_dir: TF-Hub cache directory to look in (default: as
-            tensorflow_hub, see `default_hub_cache_dir`).
+        hub_cache_dir: TF-Hub cache directory (default: as tensorflow_hub, see
+            `default_hub_cache_dir`).
+        offline: forbid downloads (default: `$SAGAN_OFFLINE`, see `hub_download`).
 
     Returns:
         A `Classifier`.
 
     Raises:
-        ClassifierNotFoundError: if the path does not exist or the module is not in
-            the TF-Hub cache; the message says how to obtain TF-GAN's Inception.
+        ClassifierNotFoundError: if the path does not exist, or the module is neither
+            in the TF-Hub cache nor downloadable (offline, or the download failed);
+            the message says how to obtain TF-GAN's Inception.
         ValueError: if the path is neither a `.keras` file nor a SavedModel.
     """
     classifier = os.fspath(classifier)
@@ -89,14 +93,10 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
                               activations_key=activations_key, signature=signature)
     if classifier == "inception":
         return inception_classifier(
-            input_size=input_size or INCEPTION_INPUT_SIZE, hub_cache_dir=hub_cache_dir)
+            input_size=input_size or INCEPTION_INPUT_SIZE, hub_cache_dir=hub_cache_dir,
+            offline=offline)
     if classifier.startswith(("http://", "https://")):
-        path = find_in_hub_cache(classifier, hub_cache_dir)
-        if path is None:
-            raise ClassifierNotFoundError(_not_found_message(
-                classifier, "it is not in the TF-Hub cache directory "
-                f"{hub_cache_dir or default_hub_cache_dir()} (folder "
-                f"{compat.tfhub_cache_folder(classifier)})"))
+        path = _resolve(classifier, (classifier,), hub_cache_dir, offline)
         return saved_model_classifier(path, **saved_model_kwargs)
     if not tf.io.gfile.exists(classifier):
         raise ClassifierNotFoundError(_not_found_message(
@@ -104,7 +104,7 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
     if classifier.endswith(".keras"):
         return keras_classifier(classifier, input_size=input_size,
                                 activations_layer=activations_layer)
-    if tf.io.gfile.isdir(classifier) and _is_saved_model(classifier):
+    if tf.io.gfile.isdir(classifier) and saved_model_calls.is_saved_model(classifier):
         return saved_model_classifier(classifier, **saved_model_kwargs)
     raise ValueError(
         f"`--classifier={classifier}` is neither a `.keras` file nor a directory "
@@ -112,33 +112,33 @@ def load_classifier(classifier, *, input_size=None, logits_key=None,
 
 
 def inception_classifier(path=None, input_size=INCEPTION_INPUT_SIZE,
-                         hub_cache_dir=None):
-    """TF-GAN's Inception network from a local directory or the TF-Hub cache.
+                         hub_cache_dir=None, offline=None, handles=INCEPTION_HANDLES):
+    """TF-GAN's Inception network from a local directory or TF-Hub.
 
     TF-GAN (`tfgan.eval.classifier_fn_from_tfhub`) loads the module with
     `tensorflow_hub.load(handle)`, calls the loaded object on images in [-1, 1]
     resized to 299x299, and flattens its dict outputs `logits` (1008 classes) and
-    `pool_3` (2048 features). This does the same on a local copy, without TF-GAN's
-    function, which cannot run with Keras 3 (it flattens with
-    `tf.compat.v1.layers.flatten`) and would download the module when it is not
-    cached.
+    `pool_3` (2048 features). This does the same without TF-GAN's function, which
+    cannot run with Keras 3 (it flattens with `tf.compat.v1.layers.flatten`); the
+    module comes from the same place, `tensorflow_hub`'s cache and resolver.
 
     Args:
         path: directory holding the untarred module; if `None`, the module is
-            looked up in the TF-Hub cache (`find_in_hub_cache`).
+            taken from the TF-Hub cache, downloaded there first if needed and
+            allowed (`hub_download.resolve_module`).
         input_size: image size fed to the module; 299 as in TF-GAN (smaller only
             for tests on stand-in modules).
-        hub_cache_dir: TF-Hub cache directory to look in when `path` is `None`.
+        hub_cache_dir: TF-Hub cache directory when `path` is `None`.
+        offline: forbid the download (default: `$SAGAN_OFFLINE`).
+        handles: the handles the module may be cached under; the first is
+            downloaded (tests serve a stand-in module under their own).
 
     Returns:
         A `Classifier` named "inception".
     """
     if path is None:
-        path = find_in_hub_cache(INCEPTION_HANDLES, hub_cache_dir)
-        if path is None:
-            raise ClassifierNotFoundError(_not_found_message(
-                "inception", "TF-GAN's Inception module is not in the TF-Hub cache "
-                f"directory {hub_cache_dir or default_hub_cache_dir()}"))
+        path = _resolve("inception", handles, hub_cache_dir, offline,
+                        what="TF-GAN's Inception module")
     elif not tf.io.gfile.isdir(path):
         raise ClassifierNotFoundError(_not_found_message(
             path, f"the directory {path} does not exist"))
@@ -190,7 +190,7 @@ def saved_model_classifier(path, input_size=None, logits_key=None,
     activations_key = (INCEPTION_ACTIVATIONS if activations_key is None
                        else activations_key)
     module = tensorflow_hub.load(path)
-    call, input_spec = _saved_model_call(module, path, signature)
+    call, input_spec = saved_model_calls.saved_model_call(module, path, signature)
 
     if input_size is None:
         shape = getattr(input_spec, "shape", tf.TensorShape(None))
@@ -297,47 +297,25 @@ def keras_classifier(model, input_size=None, activations_layer=None,
     return classifier
 
 
-def _is_saved_model(path):
-    return any(tf.io.gfile.exists(os.path.join(path, name))
-               for name in ("saved_model.pb", "saved_model.pbtxt"))
-
-
-def _saved_model_call(module, path, signature):
-    """Returns `(call(images) -> outputs, input TensorSpec or None)`."""
-    signatures = getattr(module, "signatures", {}) or {}
-    if signature is None and callable(module):
-        specs = [cf.structured_input_signature[0][0]
-                 for cf in getattr(module.__call__, "concrete_functions", ())
-                 if cf.structured_input_signature[0]]
-        return module, (specs[0] if len(specs) == 1 else None)
-    if signature is None:
-        if "serving_default" in signatures:
-            signature = "serving_default"
-        elif "default" in signatures:  # TF1 Hub format modules.
-            signature = "default"
-        elif len(signatures) == 1:
-            signature = next(iter(signatures))
-        else:
-            raise ValueError(
-                f"The SavedModel at {path} is not callable and has no "
-                f"serving_default or default signature; pass `signature`, one of "
-                f"{sorted(signatures)}.")
-    if signature not in signatures:
-        raise ValueError(f"The SavedModel at {path} has no signature {signature!r}; "
-                         f"it has {sorted(signatures)}.")
-    concrete = signatures[signature]
-    input_specs = concrete.structured_input_signature[1]
-    if len(input_specs) != 1:
-        raise ValueError(f"Signature {signature!r} of the SavedModel at {path} must "
-                         f"take one input (the images). It takes {sorted(input_specs)}.")
-    (input_name, input_spec), = input_specs.items()
-    return (lambda images: concrete(**{input_name: images})), input_spec
+def _resolve(classifier, handles, hub_cache_dir, offline, what=None):
+    """The module directory of `handles` (cached or downloaded), else the error."""
+    try:
+        path = hub_download.resolve_module(handles, hub_cache_dir, offline, what)
+    except hub_download.HubDownloadError as e:
+        raise ClassifierNotFoundError(_not_found_message(classifier, str(e))) from e
+    if path is None:
+        raise ClassifierNotFoundError(_not_found_message(
+            classifier, f"{what or handles[0]} is not in the TF-Hub cache directory "
+            f"{hub_cache_dir or default_hub_cache_dir()} (folder "
+            f"{compat.tfhub_cache_folder(handles[0])}) and downloads are off "
+            f"(--offline or ${hub_download.OFFLINE_ENV})"))
+    return path
 
 
 def _not_found_message(classifier, reason):
     return (
-        f"Classifier not found: `--classifier={classifier}`: {reason}. Nothing is "
-        "downloaded at run time. To use TF-GAN's Inception network, download "
+        f"Classifier not found: `--classifier={classifier}`: {reason}. To use TF-GAN's "
+        "Inception network without network access here, download "
         f"{INCEPTION_HANDLE} on a machine with network access (e.g. "
         f"`curl -L -o inception.tar.gz '{INCEPTION_HANDLE}?tf-hub-format=compressed'`"
         "), untar it into a directory (`mkdir inception && tar -xzf "

@@ -127,7 +127,8 @@ def test_missing_classifier_errors_name_the_flag(tmp_path):
     empty_cache = str(tmp_path / "empty_cache")
     with pytest.raises(ClassifierNotFoundError,
                        match=r"--classifier=inception.*not in the TF-Hub cache"):
-        classifier_loaders.load_classifier("inception", hub_cache_dir=empty_cache)
+        classifier_loaders.load_classifier("inception", hub_cache_dir=empty_cache,
+                                           offline=True)
     with pytest.raises(ValueError, match="neither a `.keras` file nor"):
         classifier_loaders.load_classifier(str(tmp_path))
     with pytest.raises(ValueError, match="load_or_train_domain_classifier"):
