@@ -5,10 +5,12 @@ import math
 
 import numpy as np
 
-from sagan_tf.metrics import density_coverage as dc
 from sagan_tf.metrics import neighbourhoods
-from sagan_tf.metrics import precision_recall as pr
 from sagan_tf.metrics import scores
+from sagan_tf.metrics.density_coverage import DEFAULT_K as DENSITY_K
+from sagan_tf.metrics.density_coverage import density_coverage_from_radii
+from sagan_tf.metrics.precision_recall import DEFAULT_K as PRECISION_K
+from sagan_tf.metrics.precision_recall import precision_recall_from_radii
 from sagan_tf.metrics.streaming import compute_activations
 from sagan_tf.metrics.streaming import generate_activations
 
@@ -46,7 +48,8 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         classifier: a `sagan_tf.metrics.Classifier`.
         num_samples: number of real and of fake images (at least 2).
         batch_size: images per `generate_fn` call.
-        num_classes: number of classes of the data set.
+        num_classes: number of classes of the data set; None for an unconditional
+            generator (its fake labels are all 0; no intra-FID, no class accuracy).
         seed: seed for the fake labels' order and the real activations' shuffle.
         kid_block_size: TF-GAN's `max_block_size` for KID.
         compute_intra_fid: compute intra-FID (one FID per class, slow for 1000
@@ -82,7 +85,8 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
     if num_samples < 2:
         raise ValueError("`num_samples` must be at least 2. "
                          f"Received: num_samples={num_samples}")
-    num_classes = int(num_classes)
+    unconditional = num_classes is None
+    num_classes = 1 if unconditional else int(num_classes)
     if num_classes < 1:
         raise ValueError("`num_classes` must be positive. "
                          f"Received: num_classes={num_classes}")
@@ -120,10 +124,10 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
         results["kid"] = kid
         results["kid_std"] = kid_std if math.isfinite(kid_std) else None
         if compute_manifold and min(len(real_activations),
-                                    len(fake_activations)) > dc.DEFAULT_K:
+                                    len(fake_activations)) > DENSITY_K:
             results.update(manifold_metrics(real_activations, fake_activations))
 
-    if compute_intra_fid and real_labels is not None:
+    if compute_intra_fid and real_labels is not None and not unconditional:
         real_counts = np.bincount(real_labels[real_labels >= 0],
                                   minlength=num_classes)[:num_classes]
         fake_counts = np.bincount(fake_labels, minlength=num_classes)
@@ -136,7 +140,7 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
             results["intra_fid"], _ = scores.intra_fid(
                 real_activations, real_labels, fake_activations, fake_labels,
                 num_classes)
-    if getattr(classifier, "num_classes", None) == num_classes:
+    if not unconditional and getattr(classifier, "num_classes", None) == num_classes:
         predicted = np.argmax(fake_logits, axis=-1)
         results["class_accuracy"] = float(np.mean(predicted == fake_labels))
     return results
@@ -146,12 +150,12 @@ def manifold_metrics(real_activations, fake_activations):
     """Precision, recall (k = 3), density and coverage (k = 5), sharing the real radii."""
     real = neighbourhoods.as_activations(real_activations, "real_activations")
     fake = neighbourhoods.as_activations(fake_activations, "fake_activations")
-    real_radii = neighbourhoods.kth_neighbour_radii(real, (pr.DEFAULT_K, dc.DEFAULT_K))
-    fake_radii = neighbourhoods.kth_neighbour_radii(fake, (pr.DEFAULT_K,))[pr.DEFAULT_K]
-    precision, recall = pr.precision_recall_from_radii(
-        real, real_radii[pr.DEFAULT_K], fake, fake_radii)
-    density, coverage = dc.density_coverage_from_radii(
-        real, real_radii[dc.DEFAULT_K], fake, dc.DEFAULT_K)
+    real_radii = neighbourhoods.kth_neighbour_radii(real, (PRECISION_K, DENSITY_K))
+    fake_radii = neighbourhoods.kth_neighbour_radii(fake, (PRECISION_K,))[PRECISION_K]
+    precision, recall = precision_recall_from_radii(
+        real, real_radii[PRECISION_K], fake, fake_radii)
+    density, coverage = density_coverage_from_radii(
+        real, real_radii[DENSITY_K], fake, DENSITY_K)
     return dict(precision=precision, recall=recall, density=density, coverage=coverage)
 
 
@@ -162,7 +166,7 @@ def _rank_warnings(num_real, fake_activations):
     warnings = []
     dim = fake_activations.shape[-1]
     for name, count in (("real", num_real), ("generated", len(fake_activations))):
-        if count <= dim:
+        if count is not None and count <= dim:  # None: a TTUR file's unknown count
             warnings.append(
                 f"FID from {count} {name} images of {dim} features: the covariance "
                 f"is rank-deficient (it needs more than {dim} images), so this FID is not "
