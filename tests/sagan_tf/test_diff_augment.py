@@ -162,11 +162,11 @@ def test_policies_are_normalised_to_the_application_order():
 
 # -- SAGAN's hook ----------------------------------------------------------------------
 
-def _model(diffaugment=(), strategy=None):
+def _model(diffaugment=(), synchronized_bn=False):
     keras.utils.set_random_seed(0)
     g = sagan_tf.build_generator("sagan32", NUM_CLASSES, latent_dim=LATENT,
                                  channels=[8, 8, 8], attention_resolutions=[],
-                                 synchronized_bn=strategy is not None)
+                                 synchronized_bn=synchronized_bn)
     d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, channels=[8, 8, 8, 8],
                                      attention_resolutions=[])
     model = SAGAN(g, d, seed=SEED, diffaugment=diffaugment)
@@ -275,19 +275,37 @@ def test_augmentation_streams_never_meet_the_noise_streams():
     assert len(set(streams)) == 50 * 16 * 2 and streams.max() < 0  # z streams are >= 0
 
 
-def test_two_replicas_augment_as_one_device():
-    single = _model(POLICY)
+def _one_and_two_replicas():
+    single = _model(POLICY, synchronized_bn=True)
     strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
-        mirrored = _model(POLICY, strategy)
+        mirrored = _model(POLICY, synchronized_bn=True)
+    batch = _batch()
+    dist = next(iter(strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensors(batch))))
+    return single, mirrored, strategy, batch, dist
+
+
+def test_two_replicas_draw_one_devices_rows():
+    single, mirrored, strategy, batch, dist = _one_and_two_replicas()
     for m in (single, mirrored):
         m.g_optimizer.iterations.assign(3)
-    x = _batch()[0]
-    dist = next(iter(strategy.experimental_distribute_dataset(
-        tf.data.Dataset.from_tensors(x))))
-    parts = strategy.run(lambda images: mirrored._augment(images, 2, True), args=(dist,))
+    # Each replica's draws are its rows of the global batch's (exactly).
+    parts = strategy.run(lambda images, _: mirrored._augment(images, 2, True), args=dist)
     joined = np.concatenate([p.numpy() for p in strategy.experimental_local_results(parts)])
-    np.testing.assert_array_equal(joined, single._augment(x, 2, True).numpy())
+    np.testing.assert_array_equal(joined, single._augment(batch[0], 2, True).numpy())
+    assert not np.allclose(joined[:4], joined[4:])
+
+
+@pytest.mark.slow
+def test_two_replicas_step_as_one_device():
+    single, mirrored, strategy, batch, dist = _one_and_two_replicas()
+    # One step on the same global batch: the same weights (float32 summation order).
+    single.train_step(batch)
+    strategy.run(mirrored.train_step, args=(dist,))
+    for net in ("generator", "discriminator"):
+        for a, b in zip(getattr(single, net).get_weights(), getattr(mirrored, net).get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=5e-6)
 
 
 def test_config_round_trip_keeps_the_policy(trained_pair):
