@@ -170,7 +170,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
 
 
 def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, checkpoint=None,
-                     **kwargs):
+                     standing_stats=0, **kwargs):
     """Exports the generator of a training run (`sagan-train`'s model_dir).
 
     Args:
@@ -179,6 +179,8 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
         version: as `export_generator`.
         use_ema: export the EMA generator when the run kept one.
         checkpoint: a checkpoint prefix (default: the latest of the run).
+        standing_stats: N > 0 exports G with standing statistics over N passes instead
+            of its moving ones (`RunDir.load_generator`); the metadata records N.
         **kwargs: the keyword arguments of `export_generator` except num_classes
             and class_names, which come from the run's config.
 
@@ -190,10 +192,12 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
     version = resolve_version(export_base, version, kwargs.get("overwrite", False))
     check_batch_sizes(kwargs.get("warmup_batch_sizes", (1,)),
                       kwargs.get("max_batch_size", DEFAULT_MAX_BATCH_SIZE))
-    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint)
+    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint,
+                                                                     standing_stats)
     ema = use_ema and config.ema_decay is not None
     metadata = {"model_dir": _absolute(model_dir), "checkpoint": checkpoint,
-                "preset": config.preset, "ema": ema, **kwargs.pop("metadata", {})}
+                "preset": config.preset, "ema": ema, "standing_stats": int(standing_stats),
+                **kwargs.pop("metadata", {})}
     return export_generator(generator, export_base, version, num_classes=config.num_classes,
                             class_names=config.class_names, metadata=metadata, **kwargs)
 

@@ -39,6 +39,11 @@ flags.DEFINE_integer("max_batch_size", module.DEFAULT_MAX_BATCH_SIZE,
                      "The most images one request may ask for; larger requests are refused "
                      "in the graph (a few thousand full-width images would exhaust a "
                      "server's memory). Clients split larger jobs into several requests.")
+flags.DEFINE_integer("standing_stats", 0,
+                     "N > 0 exports G with standing statistics (BigGAN): its batch norms "
+                     "use the average batch statistics of N training-mode passes of the "
+                     "run's --batch_size on fresh noise instead of their moving averages. "
+                     "The checkpoint is not changed. 0: the moving ones.")
 flags.mark_flags_as_required(["model_dir", "export_base"])
 
 
@@ -51,12 +56,16 @@ def main(argv):
     except ValueError:
         sys.exit("sagan-export: error: `--warmup_batch_sizes` takes comma-separated "
                  f"integers. Received: --warmup_batch_sizes={','.join(FLAGS.warmup_batch_sizes)}")
+    if FLAGS.standing_stats < 0:
+        sys.exit("sagan-export: error: `--standing_stats` takes N >= 0 passes. "
+                 f"Received: --standing_stats={FLAGS.standing_stats}")
     try:
         exporter.check_batch_sizes(warmup_sizes, FLAGS.max_batch_size)  # before any write
         storage.check_writable_directory(FLAGS.export_base, "--export_base")
         path = exporter.export_model_dir(
             FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
             checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite,
+            standing_stats=FLAGS.standing_stats,
             model_name=FLAGS.model_name, serving_base_path=FLAGS.serving_base_path,
             warmup_batch_sizes=warmup_sizes,
             max_batch_size=FLAGS.max_batch_size)

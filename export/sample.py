@@ -40,6 +40,11 @@ flags.DEFINE_float("truncation", 0.0,
                    "> 0: truncate each z_i to [-truncation, truncation]; <= 0: none.")
 flags.DEFINE_bool("use_ema", True, "--model_dir: sample from the EMA generator if any.")
 flags.DEFINE_integer("batch_size", 64, "Largest batch run through the generator.")
+flags.DEFINE_integer("standing_stats", 0,
+                     "--model_dir: N > 0 samples with standing statistics (BigGAN): G's "
+                     "batch norms use the average batch statistics of N training-mode "
+                     "passes of the run's --batch_size on fresh noise instead of their "
+                     "moving averages. The checkpoint is not changed. 0: the moving ones.")
 flags.mark_flag_as_required("output")
 
 
@@ -49,6 +54,11 @@ def main(argv):
             raise ValueError(f"unexpected arguments {argv[1:]} (flags are --name=value).")
         if (FLAGS.model_dir is None) == (FLAGS.saved_model is None):
             raise ValueError("Pass exactly one of --model_dir and --saved_model.")
+        if FLAGS.standing_stats < 0 or (FLAGS.standing_stats and FLAGS.saved_model):
+            raise ValueError("--standing_stats takes N >= 0 passes, with --model_dir (an "
+                             "export keeps the statistics it was exported with: "
+                             "sagan-export --standing_stats=N). Received: "
+                             f"--standing_stats={FLAGS.standing_stats}")
         storage.check_writable_file(FLAGS.output, "--output")
         print(sampling.save_sheet(_sheet(), FLAGS.output))
     except (ValueError, OSError, tf.errors.OpError) as e:
@@ -62,7 +72,8 @@ def _sheet():
     """The sheet the flags ask for."""
     if FLAGS.model_dir:
         sampler = sampling.Sampler.from_model_dir(FLAGS.model_dir, use_ema=FLAGS.use_ema,
-                                                  batch_size=FLAGS.batch_size)
+                                                  batch_size=FLAGS.batch_size,
+                                                  standing_stats=FLAGS.standing_stats)
     else:
         sampler = sampling.Sampler.from_saved_model(FLAGS.saved_model,
                                                     batch_size=FLAGS.batch_size)

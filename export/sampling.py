@@ -48,9 +48,13 @@ class Sampler:
         self.batch_size = batch_size
 
     @classmethod
-    def from_model_dir(cls, model_dir, use_ema=True, checkpoint=None, batch_size=64):
-        """The generator of a `sagan-train` run (its EMA generator when it kept one)."""
-        generator, config, _ = RunDir(model_dir).load_generator(use_ema, checkpoint)
+    def from_model_dir(cls, model_dir, use_ema=True, checkpoint=None, batch_size=64,
+                       standing_stats=0):
+        """The generator of a `sagan-train` run (its EMA generator when it kept one),
+        with standing statistics over `standing_stats` passes if > 0 (see
+        `RunDir.load_generator`)."""
+        generator, config, _ = RunDir(model_dir).load_generator(use_ema, checkpoint,
+                                                                standing_stats)
         latent_dim = int(generator.inputs[0].shape[-1])
 
         @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32),

@@ -9,7 +9,9 @@ The generator is the latest checkpoint of a `sagan-train` run (`--model_dir`, EM
 weights unless `--nouse_ema`; `--checkpoint` picks another, e.g. the one in
 `<model_dir>/best_fid/`), or an exported SavedModel (`--saved_model`, a version
 directory written by `sagan-export`, or its export base: the highest version)
-through its `serving_default` signature.
+through its `serving_default` signature. `--standing_stats=N` (with `--model_dir`)
+evaluates G with BigGAN's standing statistics (`sagan_tf.standing_stats`), as
+`sagan-export --standing_stats=N` exports it.
 
 `--num_samples` fake images are generated class-balanced: the labels are
 `evaluate`'s (`arange(N) % num_classes` shuffled with `--seed`) and the i-th image
@@ -35,9 +37,10 @@ the keys of `sagan_tf.evaluation.evaluate` (`inception_score`, `fid`, `kid`, `ki
 `num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
 `classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,
 `dataset`, `real_split`, `resolution`, `model_dir`, `saved_model`, `checkpoint`,
-`checkpoint_step` (the G step stored in the checkpoint), `use_ema`. Errors the user
-can fix (missing classifier, run, checkpoint, flag) end the program with one line
-`sagan-eval: error: ...` on stderr and status 1 (`-v 1` logs the traceback).
+`checkpoint_step` (the G step stored in the checkpoint), `use_ema`, `standing_stats`.
+Errors the user can fix (missing classifier, run, checkpoint, flag) end the program
+with one line `sagan-eval: error: ...` on stderr and status 1 (`-v 1` logs the
+traceback).
 
 The program is flags and `main`: the evaluation is `sagan_tf.evaluation`, which
 `EvalCallback` calls with the same settings (`EvalSettings`, from which the flags

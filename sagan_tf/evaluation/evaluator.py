@@ -36,6 +36,11 @@ class EvalSettings:
         None, "A checkpoint prefix of the run (default: its latest), e.g. "
         "<model_dir>/best_fid/ckpt-N.", kind="str")
     use_ema: bool = setting(True, "Evaluate the EMA generator when the run kept one.")
+    standing_stats: int = setting(
+        0, "--model_dir: N > 0 evaluates G with standing statistics (BigGAN): its batch "
+        "norms use the average batch statistics of N training-mode passes of the run's "
+        "--batch_size on fresh noise instead of their moving averages (the same as "
+        "sagan-export --standing_stats=N exports). The checkpoint is not changed.")
     num_classes: int | None = setting(
         None, "Number of classes (default: from the SavedModel or the run).", kind="int")
     num_samples: int = setting(10000, "Number of fake (and at most real) images.")
@@ -64,7 +69,8 @@ class EvalSettings:
     progress: bool = setting(True, "Show progress bars.")
 
     def __post_init__(self):
-        for name, least in (("num_samples", 2), ("batch_size", 1), ("domain_epochs", 1)):
+        for name, least in (("num_samples", 2), ("batch_size", 1), ("domain_epochs", 1),
+                            ("standing_stats", 0)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < least:
                 raise EvalError(f"`{name}` must be an integer >= {least}. "
@@ -97,13 +103,17 @@ def run_evaluation(settings, verbose=1):
                         "sagan-export version directory).")
     run = RunDir(s.model_dir) if s.model_dir else None
     config = run.load_config() if run else None
+    if s.saved_model and s.standing_stats:
+        raise EvalError("--standing_stats needs --model_dir: an export keeps the "
+                        "statistics it was exported with (sagan-export --standing_stats=N).")
     if s.saved_model:
         source = generators.from_saved_model(s.saved_model, s.num_classes)
         if source.num_classes is None and config is not None:
             source.num_classes = config.num_classes
     else:
         source = generators.from_run_dir(s.model_dir, use_ema=s.use_ema,
-                                         checkpoint=s.checkpoint)
+                                         checkpoint=s.checkpoint,
+                                         standing_stats=s.standing_stats)
     num_classes = s.num_classes or source.num_classes
     if not num_classes:
         raise EvalError("The number of classes is unknown: pass --num_classes.")
@@ -134,7 +144,8 @@ def run_evaluation(settings, verbose=1):
         else None,
         dataset=dataset, real_split=real_split, resolution=int(source.resolution),
         model_dir=s.model_dir, saved_model=source.saved_model, checkpoint=source.checkpoint,
-        checkpoint_step=source.step, use_ema=bool(s.use_ema) if not s.saved_model else None)
+        checkpoint_step=source.step, use_ema=bool(s.use_ema) if not s.saved_model else None,
+        standing_stats=s.standing_stats)
     return results
 
 

@@ -67,9 +67,11 @@ def from_keras(generator, num_classes=None):
                            num_classes=num_classes)
 
 
-def from_run_dir(model_dir, use_ema=True, checkpoint=None):
-    """The generator of a training run (its EMA generator when it kept one)."""
-    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint)
+def from_run_dir(model_dir, use_ema=True, checkpoint=None, standing_stats=0):
+    """The generator of a training run (its EMA generator when it kept one), with
+    standing statistics over `standing_stats` passes if > 0 (`RunDir.load_generator`)."""
+    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint,
+                                                                     standing_stats)
     source = from_keras(generator, int(config.num_classes))
     return dataclasses.replace(source, config=config, checkpoint=checkpoint,
                                step=checkpoint_step(checkpoint))

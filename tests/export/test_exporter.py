@@ -14,6 +14,7 @@ from tensorflow_serving.config import model_server_config_pb2
 import sagan_tf
 from export import exporter
 from programs import run_program, subprocess_env
+from sagan_tf.standing_stats import apply_standing_stats
 from noise_reference import documented_z
 
 
@@ -247,3 +248,25 @@ def test_sagan_export_refuses_warmup_sizes_over_max_batch_size(model_dir, tmp_pa
     assert "Warmup batch sizes [3] exceed the export's batch limit 2" in proc.stderr
     assert "--warmup_batch_sizes" in proc.stderr and "--max_batch_size" in proc.stderr
     assert not base.exists()
+
+
+def test_standing_stats_are_exported_and_the_checkpoint_stays_as_it_was(model_dir, tmp_path):
+    checkpoints = sagan_tf.run_dir.RunDir(model_dir).checkpoints
+    on_disk = {n: open(os.path.join(checkpoints, n), "rb").read()
+               for n in sorted(os.listdir(checkpoints))}
+    base = str(tmp_path / "base")
+    exporter.export_model_dir(model_dir, base, 1, standing_stats=3)
+    assert {n: open(os.path.join(checkpoints, n), "rb").read()
+            for n in sorted(os.listdir(checkpoints))} == on_disk
+    with open(os.path.join(base, "1", "assets.extra", "sagan_tf.json")) as f:
+        assert json.load(f)["standing_stats"] == 3
+    generator, config, _ = sagan_tf.run_dir.RunDir(model_dir).load_generator()
+    z = tf.constant(np.random.RandomState(5).randn(4, 128).astype(np.float32))
+    labels = tf.constant([0, 3, 6, 9], tf.int32)
+    moving = generator([z, labels], training=False).numpy()
+    apply_standing_stats(generator, 3, config.batch_size, config.num_classes, seed=0)
+    standing = generator([z, labels], training=False).numpy()
+    exported = tf.saved_model.load(os.path.join(base, "1")).signatures["serving_default"](
+        z=z, labels=labels)["images_float"].numpy()
+    np.testing.assert_allclose(exported, standing, rtol=0, atol=2e-5)
+    assert np.abs(exported - moving).max() > 1e-2

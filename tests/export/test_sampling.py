@@ -7,6 +7,8 @@ from PIL import Image
 
 from export import sampling
 from programs import run_program
+from sagan_tf.run_dir import RunDir
+from sagan_tf.standing_stats import apply_standing_stats
 from noise_reference import documented_z
 
 PAD = 2
@@ -130,3 +132,18 @@ def test_sagan_sample_interpolation_for_one_label_from_model_dir(model_dir, expo
                  "--label=4", f"--output={out}"])
     expected = sampling.interpolation_grid(export_sampler, 3, 7, 6, labels=[4])
     np.testing.assert_array_equal(np.asarray(Image.open(out)), expected.grid)
+
+
+def test_sagan_sample_with_standing_stats_samples_a_generator_that_has_them(model_dir,
+                                                                           run_sampler,
+                                                                           tmp_path):
+    out = tmp_path / "standing.png"
+    run_program(["sagan-sample", f"--model_dir={model_dir}", "--per_class=2", "--seed=8",
+                 "--standing_stats=3", f"--output={out}"])
+    generator, config, _ = RunDir(model_dir).load_generator()
+    apply_standing_stats(generator, 3, config.batch_size, config.num_classes, seed=0)
+    standing = sampling.Sampler(lambda z, labels: generator([z, labels], training=False),
+                                128, config.num_classes, config.class_names)
+    sheet = np.asarray(Image.open(out))
+    np.testing.assert_array_equal(sheet, sampling.class_grid(standing, 2, seed=8).grid)
+    assert not np.array_equal(sheet, sampling.class_grid(run_sampler, 2, seed=8).grid)

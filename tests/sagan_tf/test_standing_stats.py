@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sagan_tf import noise
+from sagan_tf import evaluation, noise
 from sagan_tf.run_dir import RunDir, make_checkpoint
 from sagan_tf.standing_stats import apply_standing_stats, batch_norms
 from sagan_tf.train_config import TrainConfig, build_generator, build_model, compile_model
@@ -111,3 +111,11 @@ def test_a_run_dirs_generator_gets_them_and_its_checkpoint_stays_as_it_was(tmp_p
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
     images = standing([z, labels], training=False).numpy()
     assert np.abs(images - trained_images).max() > 1e-3
+    # sagan-eval's generator (--standing_stats=3) is this one.
+    source = evaluation.from_run_dir(str(tmp_path), standing_stats=3)
+    np.testing.assert_array_equal(np.asarray(source.call(z, labels)), images)
+    with pytest.raises(ValueError, match="--standing_stats needs --model_dir"):
+        evaluation.run_evaluation(evaluation.EvalSettings(saved_model=str(tmp_path),
+                                                          standing_stats=3))
+    with pytest.raises(ValueError, match="standing_stats=-1"):
+        evaluation.EvalSettings(model_dir=str(tmp_path), standing_stats=-1)
