@@ -26,6 +26,7 @@ setuptools.setup(
     entry_points={"console_scripts": [
         "sagan-train=training.train:run",
         "sagan-eval=training.evaluate:run",
+        "sagan-fid-stats=training.fid_stats:run",
         "sagan-export=export.main:run",
         "sagan-sample=export.sample:run",
     ]},

@@ -9,12 +9,14 @@ same settings and defaults (`EvalSettings`; `num_samples` is the run's smaller
 `--eval_num_samples`) and its noise (the same z at every evaluation, so the numbers of
 two steps differ by the weights only), then, on the chief:
 
-- writes the metrics as TensorBoard scalars `eval/fid`, `eval/kid`,
-  `eval/inception_score` (and `eval/kid_std`, `eval/intra_fid`,
-  `eval/class_accuracy` when computed) at the step, in `log_dir`
+- writes the metrics as TensorBoard scalars under their protocol names
+  (`sagan_tf.evaluation.protocols`: `eval/fid1k_test`, `eval/kid1k_test`, `eval/is1k`,
+  and `eval/kid1k_test_std`, `eval/intra_fid1k_test`, `eval/class_accuracy1k`,
+  `eval/precision1k_test`, ... when computed) at the step, in `log_dir`
   (default `<model_dir>/logs/eval`);
 - appends one JSON object per evaluation to `<model_dir>/eval.jsonl`:
-  `{"step", "time", "seconds", "best", <metrics>...}`;
+  `{"step", "time", "seconds", "best", "protocols", <metrics>...}`, each figure under
+  its plain name (`fid`) and its protocol name (`fid1k_test`);
 - when the FID is the lowest so far, saves `make_checkpoint(model)` (G, D, EMA G,
   both optimizers: the same layout as `checkpoints/`, so `load_generator(model_dir,
   checkpoint=...)` and `sagan-eval --checkpoint=...` read it) with a
@@ -65,7 +67,7 @@ class EvalCallback(keras.callbacks.Callback):
             a re-iterable of `(images, labels)` batches (a `tf.data.Dataset` that is
             finite: the first `num_samples` images are used), or a callable returning
             a fresh iterable of batches at each evaluation.
-        num_classes: number of classes of the data.
+        num_classes: number of classes of the data (None: an unconditional model).
         model_dir: the run's directory; `eval.jsonl` and `best_fid/` go there.
         every_n_steps: evaluate after each step divisible by this (when several
             steps run per `on_train_batch_end` call, after the call that passes a
@@ -84,17 +86,27 @@ class EvalCallback(keras.callbacks.Callback):
         verbose: print one line per evaluation.
         evaluate_fn: replaces `sagan_tf.evaluation.evaluate` (same arguments); for
             tests.
+        real_split: the split `real_data` comes from, for the protocol names
+            (default "real").
+        reference: reference statistics (a `ReferenceStats` or the path of a
+            `sagan-fid-stats` file) used instead of `real_data` (then None); checked
+            against the classifier and the generator's resolution at the first
+            evaluation.
     """
 
     def __init__(self, classifier, real_data, num_classes, model_dir, every_n_steps=1000,
                  num_samples=1000, batch_size=None, seed=None, log_dir=None, is_chief=True,
                  compute_intra_fid=None, evaluate_at_end=False, verbose=1,
-                 evaluate_fn=None):
+                 evaluate_fn=None, real_split=None, reference=None):
         super().__init__()
         if not isinstance(every_n_steps, int) or every_n_steps < 1:
             raise ValueError("`every_n_steps` must be a positive integer. "
                              f"Received: every_n_steps={every_n_steps}")
-        if hasattr(real_data, "__next__"):
+        if isinstance(reference, str):
+            reference = evaluation.load_reference_stats(reference)
+        if reference is not None:
+            real_split = reference.split or "ref"
+        elif hasattr(real_data, "__next__"):
             raise ValueError("`real_data` must be re-iterable (arrays, a list of batches, "
                              "a tf.data.Dataset or a callable returning batches), not an "
                              "iterator that the first evaluation would exhaust.")
@@ -104,7 +116,9 @@ class EvalCallback(keras.callbacks.Callback):
             name: value for name, value in given.items() if value is not None})
         self.classifier = classifier
         self.real_data = real_data
-        self.num_classes = int(num_classes)
+        self.reference = reference
+        self.real_split = real_split
+        self.num_classes = None if num_classes is None else int(num_classes)  # None: unconditional
         self.model_dir = model_dir
         self.every_n_steps = every_n_steps
         self.num_samples = self.settings.num_samples
@@ -164,9 +178,15 @@ class EvalCallback(keras.callbacks.Callback):
         source = self._sources.get(id(generator))
         if source is None:
             source = self._sources[id(generator)] = evaluation.from_keras(generator)
-        results = evaluation.evaluate_source(source, self._real_batches(), self.classifier,
+            if self.reference is not None:
+                evaluation.check_reference(self.reference, self.classifier,
+                                           source.resolution)
+        real = None if self.reference is not None else self._real_batches()
+        results = evaluation.evaluate_source(source, real, self.classifier,
                                              self.settings, self.num_classes,
-                                             evaluate_fn=self.evaluate_fn)
+                                             evaluate_fn=self.evaluate_fn,
+                                             reference=self.reference)
+        results = evaluation.with_protocols(results, self.num_samples, self.real_split)
         seconds = time.time() - start
         self.history.append((step, dict(results)))
         fid = results.get("fid")
@@ -177,8 +197,10 @@ class EvalCallback(keras.callbacks.Callback):
         if best:
             self._save_best(step, results)
         if self.verbose:
-            text = ", ".join(f"{name} {results[name]:.4g}" for name in (
-                "fid", "kid", "inception_score") if results.get(name) is not None)
+            names = results["protocols"]
+            text = ", ".join(f"{names[name]} {results[name]:.4g}" for name in (
+                "fid", "kid", "inception_score", "precision", "recall")
+                if results.get(name) is not None)
             print(f"\nStep {step}: {text} ({seconds:.1f} s)"
                   + (" - best FID so far, saved" if best else ""))
         return results
@@ -200,7 +222,8 @@ class EvalCallback(keras.callbacks.Callback):
         if self._writer is None:
             self._writer = tf.summary.create_file_writer(self.log_dir)
         with self._writer.as_default(step=int(step)):
-            for name, value in results.items():
+            for metric, name in results["protocols"].items():
+                value = results[metric]
                 if isinstance(value, (int, float)):
                     summaries.scalar(TAG_PREFIX + name, float(value))
         self._writer.flush()

@@ -6,6 +6,9 @@ with which classifier, and the metrics run. `sagan-eval` and `EvalCallback` call
 - `real_data`: the real images of a dataset split.
 - `classifier_choice`: `domain`, `inception` or a path.
 - `metrics_run`: `evaluate`, every metric of a generator from one classifier pass.
+- `reference_stats`: `ReferenceStats` files of a real split (`sagan-fid-stats`), read
+  instead of the real images; `reference_run`: the program's settings and work.
+- `protocols`: the protocol names of the figures (`fid50k_train`, `is50k`).
 - `evaluator`: `EvalSettings` (every setting with its default), `evaluate_source`,
   `run_evaluation`, `format_results`.
 """
@@ -17,9 +20,16 @@ from sagan_tf.evaluation.generators import (EvalError, GeneratorSource, from_ker
                                             from_run_dir, from_saved_model, generate_fn,
                                             keras_generator_call)
 from sagan_tf.evaluation.metrics_run import METRIC_NAMES, evaluate
+from sagan_tf.evaluation.protocols import protocol_names, with_protocols
+from sagan_tf.evaluation.reference_stats import (ReferenceStats, check_reference,
+                                                 compute_reference_stats,
+                                                 load_reference_stats,
+                                                 save_reference_stats)
 from sagan_tf.evaluation.real_data import default_real_split, real_batches
 
 __all__ = ["DOMAIN", "METRIC_NAMES", "EvalError", "EvalSettings", "GeneratorSource", "default_real_split",
            "evaluate", "evaluate_source", "format_results", "from_keras", "from_run_dir",
            "from_saved_model", "generate_fn", "keras_generator_call", "load_eval_classifier",
-           "real_batches", "run_evaluation"]
+           "real_batches", "run_evaluation", "ReferenceStats", "check_reference",
+           "compute_reference_stats", "load_reference_stats", "save_reference_stats",
+           "protocol_names", "with_protocols"]

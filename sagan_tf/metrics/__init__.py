@@ -36,6 +36,7 @@ results = evaluation.evaluate(generate_fn, real_batches, classifier,
 
 from sagan_tf.metrics.classifier import Classifier
 from sagan_tf.metrics.classifier import ClassifierNotFoundError
+from sagan_tf.metrics.classifier import weights_hash
 from sagan_tf.metrics.classifier_loaders import inception_classifier
 from sagan_tf.metrics.classifier_loaders import keras_classifier
 from sagan_tf.metrics.classifier_loaders import load_classifier
@@ -82,4 +83,5 @@ __all__ = [
     "precision_recall",
     "saved_model_classifier",
     "train_domain_classifier",
+    "weights_hash",
 ]

@@ -7,6 +7,7 @@ non-chief worker, and one with the real metrics and an (untrained, so fixed)
 domain classifier, whose best FID is recomputed from its saved checkpoint.
 """
 
+import dataclasses
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sagan_tf import metrics
+from sagan_tf import evaluation, metrics
 from sagan_tf.data import digits_arrays, load_dataset
 from training import eval_callback
 from noise_reference import documented_z
@@ -82,11 +83,12 @@ def trained(tmp_path_factory):
     callbacks = dict(
         stand_in=EvalCallback(None, real, NUM_CLASSES, str(base / "stand_in"),
                               every_n_steps=2, num_samples=20, batch_size=10, seed=SEED,
-                              evaluate_fn=stand_in, verbose=0),
+                              evaluate_fn=stand_in, verbose=0, real_split="test"),
         worker=EvalCallback(None, real, NUM_CLASSES, str(base / "worker"), every_n_steps=1,
                             is_chief=False, evaluate_fn=worker_stand_in, verbose=0),
         real=EvalCallback(classifier, real, NUM_CLASSES, str(base / "real"), every_n_steps=3,
-                          num_samples=60, batch_size=30, seed=SEED, verbose=0))
+                          num_samples=60, batch_size=30, seed=SEED, verbose=0,
+                          real_split="test"))
     model.fit(dataset, epochs=1, steps_per_epoch=STEPS, callbacks=list(callbacks.values()),
               verbose=0)
     return types.SimpleNamespace(base=base, model=model, dataset=dataset, real=real,
@@ -125,17 +127,22 @@ def test_evaluates_every_n_g_steps_on_the_ema_generator(trained):
 
 
 def test_writes_the_metrics_to_tensorboard_at_their_steps(trained):
+    """Under their protocol names: 20 generated images against the test split."""
     scalars = read_scalars(os.path.join(trained.base, "stand_in", "logs", "eval"))
-    assert scalars["eval/fid"] == [(2, 5.0), (4, 3.0), (6, 4.0)]
-    assert scalars["eval/kid"] == [(s, 0.25) for s in (2, 4, 6)]
-    assert scalars["eval/inception_score"] == [(s, 1.5) for s in (2, 4, 6)]
-    assert "eval/kid_std" not in scalars  # None is not logged.
+    assert scalars["eval/fid20_test"] == [(2, 5.0), (4, 3.0), (6, 4.0)]
+    assert scalars["eval/kid20_test"] == [(s, 0.25) for s in (2, 4, 6)]
+    assert scalars["eval/is20"] == [(s, 1.5) for s in (2, 4, 6)]
+    assert "eval/kid20_test_std" not in scalars  # None is not logged.
+    assert "eval/fid" not in scalars and "eval/inception_score" not in scalars
 
 
 def test_appends_one_json_line_per_evaluation(trained):
     lines = read_jsonl(os.path.join(trained.base, "stand_in", "eval.jsonl"))
-    assert [(r["step"], r["fid"], r["best"]) for r in lines] == [
-        (2, 5.0, True), (4, 3.0, True), (6, 4.0, False)]
+    assert [(r["step"], r["fid"], r["fid20_test"], r["best"]) for r in lines] == [
+        (2, 5.0, 5.0, True), (4, 3.0, 3.0, True), (6, 4.0, 4.0, False)]
+    assert lines[0]["protocols"] == dict(
+        fid="fid20_test", kid="kid20_test", kid_std="kid20_test_std", inception_score="is20",
+        intra_fid="intra_fid20_test", class_accuracy="class_accuracy20")
 
 
 def test_best_fid_holds_the_checkpoint_of_the_lowest_fid_step(trained, tmp_path):
@@ -192,7 +199,7 @@ def test_real_metrics_match_a_recomputation_from_the_best_checkpoint(trained, tm
     lines = read_jsonl(os.path.join(model_dir, "eval.jsonl"))
     assert [r["step"] for r in lines] == [3, 6]
     scalars = read_scalars(os.path.join(model_dir, "logs", "eval"))
-    for line, (step, fid) in zip(lines, scalars["eval/fid"]):
+    for line, (step, fid) in zip(lines, scalars["eval/fid60_test"]):
         assert step == line["step"] and fid == pytest.approx(line["fid"], rel=1e-6)
     best, restored = restore_best(model_dir, tmp_path)
     assert best["fid"] == min(r["fid"] for r in lines)
@@ -208,6 +215,38 @@ def test_real_metrics_match_a_recomputation_from_the_best_checkpoint(trained, tm
         metrics.frechet_distance(real.numpy(), fake.numpy()), rel=1e-4)
     assert best["metrics"]["inception_score"] == pytest.approx(
         metrics.inception_score(logits.numpy()), rel=1e-4)
+
+
+def test_reference_statistics_give_the_numbers_of_the_real_images(trained, tmp_path):
+    """EvalCallback(reference=file): the same figures as the images it stands for."""
+    num_samples = 60
+    images, labels = trained.real
+    stats = evaluation.compute_reference_stats(
+        trained.classifier, [(images[:num_samples], labels[:num_samples])],
+        dataset="digits", split="test", resolution=32, progress=False)
+    path = str(tmp_path / "digits_test.npz")
+    evaluation.save_reference_stats(path, stats)
+    kwargs = dict(every_n_steps=3, num_samples=num_samples, batch_size=30, seed=SEED,
+                  verbose=0)
+    from_images = EvalCallback(trained.classifier, trained.real, NUM_CLASSES,
+                               str(tmp_path / "images"), real_split="test", **kwargs)
+    from_file = EvalCallback(trained.classifier, None, NUM_CLASSES, str(tmp_path / "file"),
+                             reference=path, **kwargs)
+    results = []
+    for callback in (from_images, from_file):
+        callback.set_model(trained.model)
+        results.append(callback.evaluate(99))
+    assert results[1]["fid60_test"] == pytest.approx(results[0]["fid60_test"], rel=1e-6)
+    for name in ("kid60_test", "precision60_test", "coverage60_test", "is60"):
+        assert results[1][name] == pytest.approx(results[0][name], rel=1e-6), name
+
+    other = EvalCallback(trained.classifier, None, NUM_CLASSES, str(tmp_path / "other"),
+                         reference=dataclasses.replace(stats, protocol=dict(
+                             stats.protocol, resolution=64)), **kwargs)
+    other.set_model(trained.model)
+    with pytest.raises(evaluation.EvalError, match="resolution 64, but this evaluation "
+                                                   "has resolution 32"):
+        other.evaluate(99)
 
 
 class StubModel:

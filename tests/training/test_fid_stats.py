@@ -1,0 +1,69 @@
+"""sagan-fid-stats: the file it writes against NumPy statistics of the same activations.
+
+Run as a subprocess (`python -m training.fid_stats`): its flags share names with
+sagan-eval's, so the two main modules never load in one process.
+"""
+
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+
+from sagan_tf.data import digits_arrays
+from sagan_tf.evaluation import EvalError, load_reference_stats
+from sagan_tf.evaluation.reference_run import ReferenceSettings
+from sagan_tf.metrics import classifier_loaders, weights_hash
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def fid_stats(*args):
+    return subprocess.run([sys.executable, "-m", "training.fid_stats", *args],
+                          capture_output=True, text=True, cwd=REPO, timeout=300,
+                          check=False)
+
+
+@pytest.fixture(scope="module")
+def classifier_path(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((8, 8, 3)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(6, name="features"),
+        keras.layers.Dense(10)], name="tiny_digits")
+    path = str(tmp_path_factory.mktemp("classifier") / "tiny.keras")
+    model.save(path)
+    return path
+
+
+def test_writes_the_statistics_and_the_protocol(classifier_path, tmp_path):
+    output = str(tmp_path / "stats" / "digits_test.npz")
+    proc = fid_stats("--dataset=digits", "--resolution=32", f"--classifier={classifier_path}",
+                     "--num_activations=50", "--noprogress", f"--output={output}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert f"Wrote {output}: 359 images of digits test at 32x32" in proc.stdout
+    stats = load_reference_stats(output)
+    classifier = classifier_loaders.load_classifier(classifier_path)
+    images, labels = digits_arrays("test", 32)
+    acts = np.asarray(classifier(images)[1], np.float64)
+    np.testing.assert_allclose(stats.mean, acts.mean(0), rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(stats.covariance, np.cov(acts, rowvar=False), rtol=1e-4,
+                               atol=1e-7)
+    np.testing.assert_allclose(stats.activations, acts[:50], rtol=1e-5, atol=1e-7)
+    np.testing.assert_array_equal(stats.labels, labels[:50])
+    assert stats.protocol["classifier"] == "tiny_digits"
+    assert stats.protocol["classifier_weights_sha256"] == weights_hash(classifier)
+    assert stats.protocol["input_size"] == [8, 8] and stats.protocol["resize"] == "bilinear"
+    assert (stats.protocol["dataset"], stats.protocol["split"],
+            stats.protocol["resolution"], stats.protocol["num_images"]) == (
+                "digits", "test", 32, 359)
+
+
+def test_required_settings_are_named():
+    """The program turns this EvalError into one line `sagan-fid-stats: error: ...`."""
+    with pytest.raises(EvalError, match="`--output` is required"):
+        ReferenceSettings(dataset="digits", resolution=32)
+    with pytest.raises(EvalError, match="`num_images` must be at least 2"):
+        ReferenceSettings(dataset="digits", resolution=32, output="x.npz", num_images=1)
