@@ -6,6 +6,16 @@
 `sagan-eval` does but printing and writing: it finds the generator (a run directory or
 an export), the real images and the classifier, and returns the JSON dict.
 
+Every figure is also reported under its protocol name (`fid50k_train`: 50,000
+generated images against the train split; `sagan_tf.evaluation.protocols`). The default
+of 50,000 generated images is the literature's (BigGAN, StyleGAN, clean-fid); FID from
+fewer is biased upwards and compares only with FIDs from as many. `EvalCallback` uses
+the run's smaller `--eval_num_samples`.
+
+The real images are a split of the dataset, or reference statistics written once by
+`sagan-fid-stats` (`reference`; `sagan_tf.evaluation.reference_stats`), checked against
+the classifier and the generator's resolution.
+
 `num_samples` fake images are generated class-balanced: the labels are `evaluate`'s
 (`arange(N) % num_classes` shuffled with the seed) and the i-th image gets row i of
 `noise.latents(seed, N, z_dim)`. The real images are the first `num_samples` of the
@@ -16,7 +26,9 @@ are; `num_real_samples` in the results says how many).
 import dataclasses
 import math
 
-from sagan_tf.evaluation import classifier_choice, generators, real_data
+from sagan_tf import data
+from sagan_tf.evaluation import classifier_choice, generators, protocols, real_data
+from sagan_tf.evaluation import reference_stats
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.evaluation.metrics_run import METRIC_NAMES, evaluate
 from sagan_tf.run_dir import RunDir
@@ -43,12 +55,23 @@ class EvalSettings:
         "sagan-export --standing_stats=N exports). The checkpoint is not changed.")
     num_classes: int | None = setting(
         None, "Number of classes (default: from the SavedModel or the run).", kind="int")
-    num_samples: int = setting(10000, "Number of fake (and at most real) images.")
+    num_samples: int = setting(
+        50000, "Number of generated (and at most real) images; 50,000 as in the "
+        "literature (fid50k_*). FIDs compare only at equal numbers.")
     batch_size: int = setting(100, "Images per generator and classifier call.")
     classifier: str = setting(
         "inception", "'inception' (TF-GAN's Inception in the TF-Hub cache), a path to a "
         ".keras file, SavedModel or untarred TF-Hub module, or 'domain' (a CNN trained on "
-        "the dataset's train split).")
+        "the dataset's train split). 'inception' and TF-Hub URLs are downloaded through "
+        "tensorflow_hub into its cache when not there (see --offline).")
+    offline: bool = setting(
+        False, "Never download: a classifier missing from the TF-Hub cache is an error "
+        "(also with the environment variable SAGAN_OFFLINE=1).")
+    reference: str | None = setting(
+        None, "Reference statistics of the real images (.npz written by sagan-fid-stats, "
+        "or a TTUR-style file with mu and sigma: FID only) instead of running the "
+        "classifier over the real split; refused if its classifier or resolution differ.",
+        kind="str")
     domain_classifier_path: str | None = setting(
         None, "Where the domain classifier is loaded from, or saved to after training "
         "(default: <model_dir>/domain_classifier.keras).", kind="str")
@@ -66,6 +89,9 @@ class EvalSettings:
     seed: int = setting(0, "Seed of the noise (the z of generate(seed=...)), the fake "
                         "labels and the real images' order.")
     intra_fid: bool = setting(True, "Compute intra-FID (mean per-class FID).")
+    precision_recall: bool = setting(
+        True, "Compute precision and recall (Kynkaanniemi et al. 2019, k=3) and density "
+        "and coverage (Naeem et al. 2020, k=5) on the same activations.")
     progress: bool = setting(True, "Show progress bars.")
 
     def __post_init__(self):
@@ -81,18 +107,21 @@ class EvalSettings:
 
 
 def evaluate_source(source, real_batches, classifier, settings, num_classes,
-                    evaluate_fn=None):
-    """The metrics of `source` (a `GeneratorSource`) against `real_batches`.
+                    evaluate_fn=None, reference=None):
+    """The metrics of `source` (a `GeneratorSource`) against `real_batches`, or against
+    `reference` (a `ReferenceStats`; `real_batches` is then not read).
 
     `evaluate_fn` (default `sagan_tf.evaluation.evaluate`) is called with
     `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
     """
     evaluate_fn = evaluate_fn or evaluate
     generate = generators.generate_fn(source, settings.num_samples, settings.seed)
+    extra = {} if reference is None else dict(reference=reference)
     return evaluate_fn(generate, real_batches, classifier, num_samples=settings.num_samples,
                        batch_size=settings.batch_size, num_classes=num_classes,
                        seed=settings.seed, compute_intra_fid=settings.intra_fid,
-                       progress=settings.progress)
+                       progress=settings.progress,
+                       compute_manifold=settings.precision_recall, **extra)
 
 
 def run_evaluation(settings, verbose=1):
@@ -115,9 +144,11 @@ def run_evaluation(settings, verbose=1):
                                          checkpoint=s.checkpoint,
                                          standing_stats=s.standing_stats)
     num_classes = s.num_classes or source.num_classes
-    if not num_classes:
+    if not source.conditional:  # FID, KID, IS; --num_classes is then the real data's
+        num_classes = None
+    elif not num_classes:
         raise EvalError("The number of classes is unknown: pass --num_classes.")
-    if config is not None and num_classes != config.num_classes:
+    elif config is not None and num_classes != config.num_classes:
         raise EvalError(f"--num_classes={num_classes} but the run in {s.model_dir} has "
                         f"{config.num_classes} classes.")
     dataset = s.dataset or (config.dataset if config else None)
@@ -127,17 +158,35 @@ def run_evaluation(settings, verbose=1):
     real_split = s.real_split or real_data.default_real_split(dataset)
     domain_path = s.domain_classifier_path or (run.domain_classifier if run else None)
 
-    # The real data first: a bad split fails now, not after a classifier is trained.
-    counter = real_data.CountingBatches(real_data.real_batches(
-        dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
+    # The real data first: a bad split or file fails now, not after a classifier is trained.
+    reference, counter = None, None
+    if s.reference:
+        reference = reference_stats.load_reference_stats(s.reference)
+        real_split = reference.split or "ref"
+    else:
+        counter = real_data.CountingBatches(real_data.real_batches(
+            dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
+    classifier_classes = num_classes
+    if not source.conditional and s.classifier == classifier_choice.DOMAIN:
+        classifier_classes = s.num_classes or _data_classes(dataset, source.resolution,
+                                                            data_dir)
     classifier, test_accuracy = classifier_choice.load_eval_classifier(
         s.classifier, dataset=dataset, data_dir=data_dir, resolution=source.resolution,
-        num_classes=num_classes, domain_classifier_path=domain_path,
-        domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir, verbose=verbose)
-    results = evaluate_source(source, counter, classifier, s, num_classes)
+        num_classes=classifier_classes, domain_classifier_path=domain_path,
+        domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir,
+        offline=s.offline or None,  # False: $SAGAN_OFFLINE decides
+        verbose=verbose)
+    if reference is not None:
+        reference_stats.check_reference(reference, classifier, source.resolution)
+    results = evaluate_source(source, counter, classifier, s, num_classes,
+                              reference=reference)
+    results = protocols.with_protocols(results, s.num_samples, real_split)
+    num_real = (reference.num_images if reference is not None
+                else min(counter.count, s.num_samples))
     results.update(
-        num_samples=s.num_samples, num_real_samples=min(counter.count, s.num_samples),
-        batch_size=s.batch_size, seed=s.seed, num_classes=int(num_classes),
+        reference=s.reference, num_samples=s.num_samples, num_real_samples=num_real,
+        batch_size=s.batch_size, seed=s.seed,
+        num_classes=None if num_classes is None else int(num_classes),
         classifier=classifier.name, classifier_flag=s.classifier,
         classifier_test_accuracy=test_accuracy,
         domain_classifier_path=domain_path if s.classifier == classifier_choice.DOMAIN
@@ -149,11 +198,28 @@ def run_evaluation(settings, verbose=1):
     return results
 
 
+def _data_classes(dataset, resolution, data_dir):
+    """The classes of `dataset`, which a domain classifier learns (an unconditional
+    generator has none of its own)."""
+    _, info = data.load_dataset(dataset, resolution=resolution, global_batch_size=1,
+                                data_dir=data_dir, shuffle=False, repeat=False,
+                                drop_remainder=False, validate_images=False)
+    if info.num_classes is None:
+        raise EvalError(
+            f"--classifier=domain learns the classes of the real data, and {dataset!r} has "
+            "none. Pass a labelled --dataset with the same kind of images (e.g. the one "
+            "the folder was made from), or --classifier=inception or a classifier's path.")
+    return info.num_classes
+
+
 def format_results(results):
-    """The metrics as aligned `name: value` lines."""
+    """The metrics as aligned `name: value` lines, each under its protocol name
+    (`fid50k_train`) when `results` has them."""
     lines = []
-    for name in METRIC_NAMES + ("classifier_test_accuracy",):
-        value = results.get(name)
+    names = results.get("protocols") or {}
+    for metric in METRIC_NAMES + ("classifier_test_accuracy",):
+        value = results.get(metric)
+        name = names.get(metric, metric)
         text = "n/a" if value is None else (f"{value:.4f}" if isinstance(value, float)
                                             and math.isfinite(value) else str(value))
         lines.append(f"{name:>24}: {text}")

@@ -105,6 +105,12 @@ def test_json_holds_the_metrics_and_the_run(run, results):
     # The saved classifier was loaded and tested on the same test split.
     assert results["classifier_test_accuracy"] == pytest.approx(run.accuracy, abs=1e-12)
     assert results["domain_classifier_path"] == run.classifier_path
+    # Each figure also under its protocol name: 200 generated images, the test split.
+    assert results["protocols"]["fid"] == "fid200_test"
+    assert results["protocols"]["inception_score"] == "is200"
+    assert results["fid200_test"] == results["fid"]
+    assert results["precision200_test"] == results["precision"] is not None
+    assert results["reference"] is None
 
 
 def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
@@ -194,25 +200,56 @@ def test_saved_model_gives_the_same_numbers_as_its_checkpoint(run, results, tmp_
                               check=False)
         assert proc.returncode == 0, proc.stderr[-2000:]
         exported = json.loads(proc.stdout[proc.stdout.index("\n{") + 1:])
-        assert f"fid: {results['fid']:.4f}" in proc.stdout
-    for name in ("fid", "kid", "inception_score", "intra_fid", "class_accuracy"):
+        assert f"fid200_test: {results['fid']:.4f}" in proc.stdout
+    for name in ("fid", "kid", "inception_score", "intra_fid", "class_accuracy",
+                 "precision", "recall", "density", "coverage"):
         assert exported[name] == pytest.approx(results[name], rel=1e-5), name
     assert exported["saved_model"] == str(export_base / "1")
     assert exported["checkpoint_step"] is None and exported["num_classes"] == NUM_CLASSES
 
 
 def test_missing_classifier_names_the_flag(run, tmp_path):
+    """--offline with an empty TF-Hub cache: today's error, nothing downloaded."""
     env = dict(os.environ, TFHUB_CACHE_DIR=str(tmp_path / "empty_hub_cache"))
     proc = subprocess.run(
         [*sagan_eval_command(), f"--model_dir={run.model_dir}", "--classifier=inception",
-         "--num_samples=10", f"--output={tmp_path / 'never.json'}"],
+         "--offline", "--num_samples=10", f"--output={tmp_path / 'never.json'}"],
         capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     assert proc.returncode != 0
     last_line = proc.stderr.strip().splitlines()[-1]
     assert last_line.startswith("sagan-eval: error: Classifier not found: "
                                 "`--classifier=inception`")
-    assert "Traceback" not in proc.stderr
+    assert "downloads are off (--offline or $SAGAN_OFFLINE)" in last_line
+    assert "Traceback" not in proc.stderr and "Downloading" not in proc.stdout
     assert not (tmp_path / "never.json").exists()
+
+
+def test_a_reference_file_gives_the_numbers_of_the_real_images(run, results, tmp_path):
+    images, labels = digits_arrays("test", 32)
+    stats = evaluation.compute_reference_stats(
+        run.classifier, [(images[:NUM_SAMPLES], labels[:NUM_SAMPLES])], dataset="digits",
+        split="test", resolution=32, progress=False)
+    path = str(tmp_path / "digits_test.npz")
+    evaluation.save_reference_stats(path, stats)
+    output = tmp_path / "with_reference.json"
+    sagan_eval(f"--model_dir={run.model_dir}", "--classifier=domain", f"--reference={path}",
+               f"--num_samples={NUM_SAMPLES}", f"--batch_size={BATCH_SIZE}", f"--seed={SEED}",
+               "--noprogress", f"--output={output}")
+    with open(output) as f:
+        from_file = json.load(f)
+    assert from_file["reference"] == path and from_file["real_split"] == "test"
+    assert from_file["fid200_test"] == pytest.approx(results["fid"], rel=1e-6)
+    for name in ("kid", "intra_fid", "precision", "recall", "density", "coverage"):
+        assert from_file[name] == pytest.approx(results[name], rel=1e-6), name
+
+    evaluation.save_reference_stats(path, evaluation.ReferenceStats(
+        stats.mean, stats.covariance, protocol=dict(stats.protocol, resolution=64)))
+    with pytest.raises(SystemExit) as exit_info:
+        sagan_eval(f"--model_dir={run.model_dir}", "--classifier=domain",
+                   f"--reference={path}", "--num_samples=10", "--noprogress",
+                   f"--output={tmp_path / 'never.json'}")
+    assert "resolution 64, but this evaluation has resolution 32" in str(
+        exit_info.value.code)
 
 
 def test_missing_run_is_a_short_error(tmp_path):
