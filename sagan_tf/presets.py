@@ -80,8 +80,16 @@ GENERATOR_DEFAULTS = {
     "synchronized_bn": False,
     # BatchNorm / ConditionalBatchNorm as one scale-and-shift (False: Keras' path).
     "fused_bn": True,
+    # ResidualUpBlock's upsample-then-3x3-conv: "subpixel" (four 2x2 convs, same
+    # function) or "plain" (as the paper writes it).
+    "upsample_conv": "subpixel",
 }
-DISCRIMINATOR_DEFAULTS = dict(COMMON_DEFAULTS)
+DISCRIMINATOR_DEFAULTS = {
+    **COMMON_DEFAULTS,
+    # ResidualDownBlock's 3x3-conv-then-pool: "strided" (one 4x4 stride-2 conv, same
+    # function) or "plain" (as the paper writes it).
+    "pooled_conv": "strided",
+}
 
 
 DEFAULT_PRESET = "sagan32"
@@ -102,6 +110,10 @@ NETWORK_SETTING_HELP = {
     "bn_epsilon": "batch-norm epsilon",
     "synchronized_bn": "batch-norm statistics over the global batch of all replicas",
     "fused_bn": "batch norm as one fused scale-and-shift (false: Keras' layer)",
+    "upsample_conv": "upsample-then-3x3-conv of the up-blocks: subpixel (four 2x2 convs "
+                     "at the input resolution, the same function) or plain",
+    "pooled_conv": "3x3-conv-then-avgpool of the down-blocks: strided (one 4x4 stride-2 "
+                   "conv, the same function) or plain",
 }
 
 

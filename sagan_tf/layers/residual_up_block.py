@@ -6,6 +6,9 @@ from keras import ops
 from sagan_tf.layers.batch_norm import BatchNorm
 from sagan_tf.layers.conditional_batch_norm import ConditionalBatchNorm
 from sagan_tf.layers.spectral_conv2d import SpectralConv2D
+from sagan_tf.layers.subpixel_conv import upsample_conv3x3
+
+UPSAMPLE_CONVS = ("subpixel", "plain")
 
 
 @ops.custom_gradient
@@ -48,6 +51,13 @@ class ResidualUpBlock(keras.layers.Layer):
     alone, so it commutes with nearest upsampling; same result, a quarter of the
     multiply-adds and of the memory the shortcut touches.
 
+    The first conv, SNconv3x3(upsample(h)), runs by default in the sub-pixel form
+    (`upsample_conv3x3`): four 2x2 convs at the input resolution, whose kernels are
+    sums of taps of W_SN = W / sigma(W), interleaved into the upsampled output. That
+    is the same function as the paper's, zero padding and bias included (4 instead of
+    9 multiply-adds per output pixel); sigma is still that of the raw 3x3 kernel, and
+    the weights are the same, so a checkpoint of either path runs in the other.
+
     Args:
         filters: output channels.
         num_classes: classes of the conditional batch norms; None for plain batch
@@ -57,12 +67,18 @@ class ResidualUpBlock(keras.layers.Layer):
         bn_momentum, bn_epsilon, synchronized_bn, fused_bn: passed to
             `ConditionalBatchNorm` or `BatchNorm` (as momentum, epsilon, synchronized,
             fused).
+        upsample_conv: "subpixel" (the sub-pixel form above) or "plain" (upsample,
+            then the 3x3 conv, as the paper writes it). Only used with `upsample`.
     """
 
     def __init__(self, filters, num_classes, upsample=True, power_iterations=1,
                  bn_momentum=0.9, bn_epsilon=1e-5, synchronized_bn=False, fused_bn=True,
-                 **kwargs):
+                 upsample_conv="subpixel", **kwargs):
         super().__init__(**kwargs)
+        if upsample_conv not in UPSAMPLE_CONVS:
+            raise ValueError(f"`upsample_conv` must be one of {UPSAMPLE_CONVS}. "
+                             f"Received: upsample_conv={upsample_conv!r}")
+        self.upsample_conv = upsample_conv
         self.filters = filters
         self.num_classes = num_classes
         self.upsample = bool(upsample)
@@ -127,10 +143,18 @@ class ResidualUpBlock(keras.layers.Layer):
     def call(self, inputs, training=None):
         x, c = self._split(inputs)
         h = ops.relu(self._norm(1, x, c, training))
-        h = self.conv_1(self._up(h), training=training)
+        h = self._conv_1_up(h, training)
         h = ops.relu(self._norm(2, h, c, training))
         h = self.conv_2(h, training=training)
         return h + self._up(self.conv_shortcut(x, training=training))
+
+    def _conv_1_up(self, h, training):
+        """SNconv3x3(upsample(h)), in the sub-pixel form when chosen."""
+        if not (self.upsample and self.upsample_conv == "subpixel"):
+            return self.conv_1(self._up(h), training=training)
+        # Phase kernels combined in float32, rounded once to h's dtype.
+        w_sn = self.conv_1.normalized_kernel(training, dtype="float32")
+        return self.conv_1.add_bias(upsample_conv3x3(h, w_sn))
 
     def compute_output_shape(self, input_shape):
         b, height, width, _ = self._split(input_shape)[0]
@@ -143,4 +167,4 @@ class ResidualUpBlock(keras.layers.Layer):
                 "num_classes": self.num_classes, "upsample": self.upsample,
                 "power_iterations": self.power_iterations, "bn_momentum": self.bn_momentum,
                 "bn_epsilon": self.bn_epsilon, "synchronized_bn": self.synchronized_bn,
-                "fused_bn": self.fused_bn}
+                "fused_bn": self.fused_bn, "upsample_conv": self.upsample_conv}

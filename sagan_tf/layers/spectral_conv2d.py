@@ -66,9 +66,15 @@ class SpectralConv2D(SpectralNormMixin, keras.layers.Layer):
             y = ops.matmul(x, ops.reshape(w_sn, ops.shape(w_sn)[2:]))
         else:
             y = ops.conv(x, w_sn, strides=self.strides, padding=self.padding)
-        if self.use_bias:
-            y = _add_bias(y, ops.cast(self.bias, y.dtype))
-        return y
+        return self.add_bias(y)
+
+    def add_bias(self, y):
+        """y + b (b cast to y's dtype; y itself without a bias), with the fast bias
+        gradient. Also for callers that convolve with a transform of
+        `normalized_kernel()` (the residual blocks' sub-pixel and pooled forms)."""
+        if not self.use_bias:
+            return y
+        return _add_bias(y, ops.cast(self.bias, y.dtype))
 
     def compute_output_shape(self, input_shape):
         return keras.layers.Conv2D(

@@ -66,13 +66,14 @@ class SpectralNormMixin:
             name="sn_u", shape=(1, units), initializer="random_normal",
             trainable=False, autocast=False, aggregation="mean")
 
-    def normalized_kernel(self, training=False):
-        """Returns W_SN = W / sigma(W) in the compute dtype; updates `u` if training."""
+    def normalized_kernel(self, training=False, dtype=None):
+        """Returns W_SN = W / sigma(W) in `dtype` (default: the compute dtype); updates
+        `u` if training."""
         w_sn, _, u_new = spectral_normalize(
             self.kernel.value, self.u.value, self.power_iterations, bool(training))
         if training:
             self.u.assign(u_new)
-        return ops.cast(w_sn, self.compute_dtype)
+        return ops.cast(w_sn, dtype or self.compute_dtype)
 
     def sigma(self):
         """Returns sigma(W) estimated from the stored `u`, without changing it."""

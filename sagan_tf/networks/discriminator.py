@@ -24,7 +24,7 @@ def build_discriminator(preset, num_classes=None, name="discriminator", **overri
         name: the model's name.
         **overrides: any key of the preset's "discriminator" dict (`channels`,
             `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`,
-            `attention_query_chunk_size`).
+            `attention_query_chunk_size`, `pooled_conv`).
 
     Returns:
         A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
@@ -55,7 +55,7 @@ def build_discriminator(preset, num_classes=None, name="discriminator", **overri
     for i, (filters, down, out_size) in enumerate(zip(channels, downsample, output_sizes)):
         h = ResidualDownBlock(filters, downsample=down, optimized=(i == 0),
                               power_iterations=s["power_iterations"],
-                              name=f"block{i + 1}")(h)
+                              pooled_conv=s["pooled_conv"], name=f"block{i + 1}")(h)
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)
             h = SelfAttention(pool_keys=s["pool_keys"], power_iterations=s["power_iterations"],

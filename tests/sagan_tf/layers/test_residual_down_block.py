@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -80,3 +81,61 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights(downsample, o
     clone.build(x.shape)
     clone.set_weights(block.get_weights())
     np.testing.assert_allclose(clone(x).numpy(), block(x).numpy(), rtol=1e-6, atol=1e-6)
+
+
+def _errors(got, want):
+    """Largest |got - want| of each tensor over its own largest |want| (or 5% of the
+    largest of them all, for tensors near 0)."""
+    got = [tf.cast(g, "float32").numpy() for g in got]
+    want = [tf.cast(w, "float32").numpy() for w in want]
+    floor = 0.05 * max(np.abs(w).max() for w in want)
+    return np.array([np.abs(g - w).max() / max(np.abs(w).max(), floor)
+                     for g, w in zip(got, want)])
+
+
+def _outputs_and_gradients(block, x):
+    """Training-mode output, gradients of x and of every weight, u after the update."""
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = block(x, training=True)
+        r = tf.cast(tf.linspace(-1.0, 1.0, y.shape[-1]), y.dtype)
+        loss = tf.reduce_sum(tf.cast(tf.math.sin(y) * r, "float32"))
+    grads = tape.gradient(loss, [x] + block.trainable_weights)
+    return [y] + grads + [w.value for w in block.non_trainable_weights]
+
+
+# sagan32's downsampling blocks (optimized 32x32x3 -> 128, then 16x16x128 -> 128) and a
+# block without downsampling (the option does not apply), at batch 2.
+@pytest.mark.parametrize("size, cin, downsample, optimized", [
+    (32, 3, True, True), (16, 128, True, False), (8, 128, False, False)])
+def test_strided_conv_equals_the_plain_path_in_outputs_and_gradients(
+        size, cin, downsample, optimized):
+    """float32: the same to rounding. mixed_bfloat16: each path compared with float32,
+    the strided one as close as the plain one (within 1.5x + 0.02)."""
+    keras.utils.set_random_seed(size)
+    x = tf.constant(_x((2, size, size, cin), seed=size))
+    results = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        for path in ("plain", "strided"):
+            block = ResidualDownBlock(128, downsample=downsample, optimized=optimized,
+                                      pooled_conv=path, dtype=policy)
+            block.build(x.shape)
+            if not results:
+                _randomize_biases(block)
+                weights = block.get_weights()
+            block.set_weights(weights)
+            results[policy, path] = _outputs_and_gradients(block, x)
+    want = results["float32", "plain"]
+    assert results["mixed_bfloat16", "strided"][0].dtype == "bfloat16"
+    assert _errors(results["float32", "strided"], want).max() < 2e-5
+    bf16_plain = _errors(results["mixed_bfloat16", "plain"], want)
+    bf16_strided = _errors(results["mixed_bfloat16", "strided"], want)
+    assert np.all(bf16_strided <= 1.5 * bf16_plain + 0.02), (bf16_strided, bf16_plain)
+
+
+def test_pooled_conv_in_config_and_checked():
+    block = ResidualDownBlock(4, pooled_conv="plain")
+    assert ResidualDownBlock.from_config(block.get_config()).pooled_conv == "plain"
+    assert ResidualDownBlock(4).pooled_conv == "strided"
+    with pytest.raises(ValueError, match="`pooled_conv` must be one of"):
+        ResidualDownBlock(4, pooled_conv="dilated")

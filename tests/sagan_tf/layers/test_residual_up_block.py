@@ -1,3 +1,4 @@
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -124,3 +125,85 @@ def test_upsample_gradient_sums_each_2x2_block_as_autodiff_of_repeat_does(dtype,
     for g in grads:
         assert g.dtype == x.dtype
         np.testing.assert_allclose(tf.cast(g, "float32").numpy(), expected, rtol=tol, atol=tol)
+
+
+def test_unconditional_block_has_plain_batch_norms_and_equals_numpy():
+    block = ResidualUpBlock(4, None)
+    x = _data((3, 4, 5, 6))[0]
+    block(tf.constant(x), training=True)
+    rng = np.random.RandomState(3)
+    for bn in (block.bn_1, block.bn_2):
+        c = bn.gamma.shape[0]
+        bn.gamma.assign(rng.uniform(0.5, 2.0, c).astype("float32"))
+        bn.beta.assign(rng.randn(c).astype("float32"))
+        bn.moving_mean.assign(rng.randn(c).astype("float32"))
+        bn.moving_variance.assign(rng.uniform(0.3, 3.0, c).astype("float32"))
+    assert not hasattr(block, "cbn_1") and block.get_config()["num_classes"] is None
+    y = block(tf.constant(x), training=False).numpy()
+    assert block.compute_output_shape(x.shape) == y.shape == (3, 8, 10, 4)
+    np.testing.assert_allclose(y, up_block(block, x, None), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ValueError, match=r"unconditional .* called as `block\(x\)`"):
+        block([tf.constant(x), tf.zeros((3,), "int32")])
+    with pytest.raises(ValueError, match=r"called as `block\(\[x, labels\]\)`"):
+        ResidualUpBlock(4, K)(tf.constant(x))
+
+
+def _errors(got, want):
+    """Largest |got - want| of each tensor over its own largest |want|, or over 5% of
+    the largest |want| of them all: the gradients whose true value is 0 (a conv bias
+    before a batch norm) hold only rounding noise."""
+    got = [tf.cast(g, "float32").numpy() for g in got]
+    want = [tf.cast(w, "float32").numpy() for w in want]
+    floor = 0.05 * max(np.abs(w).max() for w in want)
+    return np.array([np.abs(g - w).max() / max(np.abs(w).max(), floor)
+                     for g, w in zip(got, want)])
+
+
+def _outputs_and_gradients(block, inputs):
+    """Training-mode output, gradients of x and of every weight, u after the update."""
+    with tf.GradientTape() as tape:
+        tape.watch(inputs[0])
+        y = block(inputs, training=True)
+        r = tf.cast(tf.linspace(-1.0, 1.0, y.shape[-1]), y.dtype)
+        loss = tf.reduce_sum(tf.cast(tf.math.sin(y) * r, "float32"))
+    grads = tape.gradient(loss, [inputs[0]] + block.trainable_weights)
+    grads = [tf.convert_to_tensor(g) for g in grads]  # CBN gains: IndexedSlices
+    return [y] + grads + [w.value for w in block.non_trainable_weights]
+
+
+# sagan32's up-blocks (4 -> 8, 8 -> 16, 16 -> 32 at 256 channels), at batch 2.
+@pytest.mark.parametrize("size", [4, 8, 16])
+def test_subpixel_conv_equals_the_plain_path_in_outputs_and_gradients(size):
+    """float32: the same to rounding. mixed_bfloat16: the batch norms' backward pass
+    amplifies bf16 rounding (dx 23-39% off the float32 result in either path), so each
+    bf16 path is compared with float32, and the sub-pixel one must be as close as the
+    plain one (within 1.5x + 0.02)."""
+    keras.utils.set_random_seed(size)
+    rng = np.random.RandomState(size)
+    x = tf.constant(rng.randn(2, size, size, 256).astype("float32"))
+    inputs = [x, tf.constant([0, 2], "int32")]
+    results = {}
+    for policy in ("float32", "mixed_bfloat16"):
+        for path in ("plain", "subpixel"):
+            block = ResidualUpBlock(256, K, upsample_conv=path, dtype=policy)
+            block.build([x.shape, (2,)])
+            if not results:
+                _randomize(block)
+                weights = block.get_weights()
+            block.set_weights(weights)
+            results[policy, path] = _outputs_and_gradients(block, inputs)
+    want = results["float32", "plain"]
+    assert len(want) == 1 + 1 + 10 + 7  # y, dx, 10 weights, 3 u, 4 moving stats
+    assert results["mixed_bfloat16", "subpixel"][0].dtype == "bfloat16"
+    assert _errors(results["float32", "subpixel"], want).max() < 2e-5
+    bf16_plain = _errors(results["mixed_bfloat16", "plain"], want)
+    bf16_subpixel = _errors(results["mixed_bfloat16", "subpixel"], want)
+    assert np.all(bf16_subpixel <= 1.5 * bf16_plain + 0.02), (bf16_subpixel, bf16_plain)
+
+
+def test_upsample_conv_in_config_and_checked():
+    block = ResidualUpBlock(4, K, upsample_conv="plain")
+    assert ResidualUpBlock.from_config(block.get_config()).upsample_conv == "plain"
+    assert ResidualUpBlock(4, K).upsample_conv == "subpixel"
+    with pytest.raises(ValueError, match="`upsample_conv` must be one of"):
+        ResidualUpBlock(4, K, upsample_conv="pixelshuffle")

@@ -1,0 +1,60 @@
+"""Nearest 2x upsampling then a 3x3 'same' convolution, as four 2x2 convolutions."""
+
+import numpy as np
+from keras import ops
+
+# Output row 2i + r of upsample-then-conv (phase r) reads upsampled rows 2i + r - 1,
+# 2i + r, 2i + r + 1 (taps a = 0, 1, 2), that is input rows i + floor((r + a - 1) / 2):
+# phase 0 reads row i - 1 with tap 0 and row i with taps 1 and 2; phase 1 reads row i
+# with taps 0 and 1 and row i + 1 with tap 2. _ROW_TAPS[r, d, a] = 1 when tap a lands on
+# the phase's d-th input row (d = 0, 1: rows i - 1 + r, i + r). The same holds for columns.
+_ROW_TAPS = np.array([[[1, 0, 0], [0, 1, 1]],
+                      [[1, 1, 0], [0, 0, 1]]], np.float32)
+# [(r, s, d, e), (a, b)]: the 2D combination, one row per phase and 2x2 tap.
+_PHASE_TAPS = np.einsum("rda,seb->rsdeab", _ROW_TAPS, _ROW_TAPS).reshape(16, 9)
+
+
+def phase_kernels(kernel):
+    """The four 2x2 kernels of `upsample_conv3x3`: [2, 2, 2, 2, C, F], indexed
+    [r, s] (output phase: row parity, column parity) then [dh, dw, C, F].
+
+    Each is a sum of the 3x3 taps of `kernel` [3, 3, C, F] that read the same input
+    pixel for that phase; computed in `kernel`'s dtype.
+    """
+    if tuple(kernel.shape[:2]) != (3, 3):
+        raise ValueError(f"`kernel` must be [3, 3, C, F]. Received: shape={kernel.shape}")
+    c, f = kernel.shape[2], kernel.shape[3]
+    taps = ops.convert_to_tensor(_PHASE_TAPS, dtype=kernel.dtype)
+    combined = ops.matmul(taps, ops.reshape(kernel, (9, c * f)))
+    return ops.reshape(combined, (2, 2, 2, 2, c, f))
+
+
+def upsample_conv3x3(x, kernel):
+    """conv3x3(upsample_nearest_2x(x), kernel) with zero 'same' padding, computed at the
+    input's resolution (sub-pixel form); NHWC `x`, `kernel` [3, 3, C, F], no bias.
+
+        y[2i + r, 2j + s] = sum_{dh, dw} K_rs[dh, dw] x[i + r - 1 + dh, j + s - 1 + dw]
+
+    with K_rs = `phase_kernels(kernel)[r, s]` and x zero outside the image: the zero
+    border of the upsampled map is exactly the zero border of x (row -1 of the
+    upsampled map is row -1 of x, row 2H is row H). 4 instead of 9 multiply-adds per
+    output pixel and input channel; the same result to float rounding. The phases are
+    interleaved by a stack and a reshape (depth-to-space).
+
+    The kernels are combined in `kernel`'s dtype (pass float32 for a bfloat16 `x`, so
+    that the sums are rounded once) and cast to x's dtype.
+    """
+    h, w, f = x.shape[1], x.shape[2], kernel.shape[3]
+    k = ops.cast(phase_kernels(kernel), x.dtype)
+    rows = []
+    for r in range(2):
+        cols = []
+        for s in range(2):
+            xp = ops.pad(x, [[0, 0], [1 - r, r], [1 - s, s], [0, 0]])
+            cols.append(ops.conv(xp, k[r, s], strides=1, padding="valid"))
+        rows.append(ops.stack(cols, axis=3))  # [N, H, W, 2 (s), F]
+    y = ops.stack(rows, axis=2)  # [N, H, 2 (r), W, 2 (s), F]
+    n = ops.shape(x)[0]
+    h = ops.shape(x)[1] if h is None else h
+    w = ops.shape(x)[2] if w is None else w
+    return ops.reshape(y, (n, 2 * h, 2 * w, f))
