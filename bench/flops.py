@@ -11,12 +11,27 @@ def _conv(layer, out_hw):
     return 2 * out_hw[0] * out_hw[1] * kh * kw * cin * cout
 
 
+def _taps(block):
+    """Multiply-adds per output pixel and input channel of the 3x3 conv next to the
+    resampling: 9 in the plain path (upsample then conv; conv then pool, counted at the
+    pooled resolution as 4 x 9), 4 in the sub-pixel form, 16 in the strided form."""
+    if isinstance(block, ResidualUpBlock):
+        return 4 if block.upsample and block.upsample_conv == "subpixel" else 9
+    if not block.downsample:
+        return 9
+    return 16 if block.pooled_conv == "strided" else 36
+
+
 def forward_flops_per_image(model, paper_order=False):
     """Convolutions, dense layers and attention matmuls of one image's forward pass.
 
-    `paper_order=True` counts G's shortcut as the authors run it (1x1 conv after the
-    upsampling, the issue's reference of 3.41 GFLOP for sagan32's G); False counts
-    what `ResidualUpBlock` executes.
+    False (the default) counts what the layers execute as configured: the 1x1
+    shortcuts at the lower resolution, and G's upsample-then-3x3-conv and D's
+    3x3-conv-then-pool in their sub-pixel and strided forms when the blocks use them
+    (`upsample_conv`, `pooled_conv`). `paper_order=True` counts the paper's
+    formulation: the authors' shortcut order (1x1 conv after the upsampling, before
+    the pooling; the issue's reference of 3.41 GFLOP for sagan32's G) and the plain
+    3x3 convs at the upsampled / unpooled resolution, whatever the blocks execute.
     """
     total = 0
     for layer in model.layers:
@@ -27,14 +42,19 @@ def forward_flops_per_image(model, paper_order=False):
             total += _conv(layer, shape[1:3])
         elif isinstance(layer, ResidualUpBlock):
             hw = shape[1:3]
-            total += _conv(layer.conv_1, hw) + _conv(layer.conv_2, hw)
+            taps = 9 if paper_order else _taps(layer)
+            total += _conv(layer.conv_1, hw) * taps // 9 + _conv(layer.conv_2, hw)
             # The authors' order (upsample, then 1x1 conv) or ours (1x1 conv at the
             # input resolution, then upsample: a quarter of the FLOPs).
             sc_hw = hw if paper_order else layer.input[0].shape[1:3]
             total += _conv(layer.conv_shortcut, sc_hw)
         elif isinstance(layer, ResidualDownBlock):
             in_hw = layer.input.shape[1:3]
-            total += _conv(layer.conv_1, in_hw) + _conv(layer.conv_2, in_hw)
+            total += _conv(layer.conv_1, in_hw)
+            if paper_order or not layer.downsample:
+                total += _conv(layer.conv_2, in_hw)
+            else:  # counted per pooled pixel: 36 (plain) or 16 (strided) taps
+                total += _conv(layer.conv_2, shape[1:3]) * _taps(layer) // 9
             if layer.conv_shortcut is not None:
                 # The authors pool after the ordinary block's 1x1 conv; we pool first.
                 sc_hw = in_hw if paper_order and not layer.optimized else shape[1:3]
