@@ -208,3 +208,50 @@ def test_num_classes_must_be_an_integer_in_keras_style(num_classes):
     with pytest.raises(ValueError, match=(
             rf"`num_classes` must be a positive integer. Received: num_classes={num_classes}$")):
         build_discriminator("sagan32", num_classes, **NARROW)
+
+
+def test_unconditional_discriminator_is_psi_of_phi_in_numpy():
+    """num_classes=None: input images only, no embedding, D(x) = psi(phi(x)): the
+    NumPy composition of the blocks, then phi = sum relu and psi = x W / sigma + b."""
+    d = build_discriminator("sagan32", None, **NARROW)
+    x = _inputs()[0]
+    assert [t.name for t in d.inputs] == ["images"]
+    assert not [w for w in d.weights if "embed" in w.path]
+    _trained_state(d, x)
+    y = d(x, training=False).numpy()
+    expected = reference.discriminator(d, x.numpy(), None, [True, True, False, False], [16])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # The same with phi from the network's own features: only psi follows them.
+    head = d.get_layer("projection")
+    features = keras.Model(d.inputs, head.input)(x).numpy().astype(np.float64)
+    phi = np.maximum(features, 0).sum(axis=(1, 2))
+    np.testing.assert_allclose(y, reference.sn_dense(head.psi, phi)[:, 0], rtol=1e-4,
+                               atol=1e-4)
+    assert np.ptp(y) > 1e-3
+
+
+def test_strided_and_plain_discriminators_are_the_same_function_and_checkpoint(tmp_path):
+    """D with `pooled_conv="strided"` (the default) and "plain": a checkpoint of one
+    loads into the other; logits, the input gradient, every weight's gradient and the
+    updated u agree to float32 rounding."""
+    keras.utils.set_random_seed(1)
+    inputs = _inputs(n=4)
+    plain = build_discriminator("sagan32", K, pooled_conv="plain", **NARROW)
+    _trained_state(plain, inputs)
+    plain.save_weights(str(tmp_path / "plain.weights.h5"))
+    strided = build_discriminator("sagan32", K, **NARROW)
+    assert strided.get_layer("block1").pooled_conv == "strided"
+    strided.load_weights(str(tmp_path / "plain.weights.h5"))
+    results = []
+    for d in (strided, plain):
+        with tf.GradientTape() as tape:
+            tape.watch(inputs[0])
+            y = d(inputs, training=True)
+            loss = tf.reduce_sum(y * tf.linspace(-1.0, 1.0, 4))
+        grads = [tf.convert_to_tensor(t)
+                 for t in tape.gradient(loss, [inputs[0]] + d.trainable_weights)]
+        results.append([y] + grads + [d(inputs, training=False)] + d.non_trainable_weights)
+    scale = max(np.abs(np.asarray(t)).max() for t in results[1])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * scale)

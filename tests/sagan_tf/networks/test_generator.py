@@ -275,3 +275,53 @@ def test_bad_arguments_are_refused_in_keras_style(kwargs, match):
     kwargs = {"preset": "sagan32", "num_classes": K, **NARROW, **kwargs}
     with pytest.raises(ValueError, match=match):
         build_generator(**kwargs)
+
+
+def test_unconditional_generator_takes_z_alone_with_plain_batch_norms():
+    g = build_generator("sagan32", None, channels=[16, 16, 16], attention_resolutions=[16])
+    assert [t.name for t in g.inputs] == ["z"]
+    assert not [layer for layer in g._flatten_layers()
+                if isinstance(layer, ConditionalBatchNorm)]
+    z = _inputs()[0]
+    _trained_state(g, z)
+    rng = np.random.RandomState(3)
+    for i in (1, 2, 3):  # BN gains and biases that matter
+        for bn in (g.get_layer(f"block{i}").bn_1, g.get_layer(f"block{i}").bn_2):
+            bn.gamma.assign(rng.uniform(0.5, 1.5, bn.gamma.shape).astype("float32"))
+            bn.beta.assign(rng.randn(*bn.beta.shape).astype("float32") * 0.3)
+    y = g(z, training=False).numpy()
+    expected = reference.generator(g, z.numpy(), None, 4, [16, 16, 16], [16])
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+    # Per-channel gains and biases replace the per-class tables: K times fewer.
+    conditional = build_generator("sagan32", K, channels=[16, 16, 16],
+                                  attention_resolutions=[16])
+    assert _counts_of(conditional) - _counts_of(g) == 2 * 2 * 16 * (K - 1) * 3
+
+
+def _counts_of(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_subpixel_and_plain_generators_are_the_same_function_and_checkpoint(tmp_path):
+    """G with `upsample_conv="subpixel"` (the default) and "plain": a checkpoint of one
+    loads into the other, and outputs (training and inference), every weight's
+    gradient and the updated u agree to float32 rounding."""
+    keras.utils.set_random_seed(1)
+    inputs = _inputs(n=4)
+    plain = build_generator("sagan32", K, upsample_conv="plain", **NARROW)
+    _trained_state(plain, inputs)
+    plain.save_weights(str(tmp_path / "plain.weights.h5"))
+    subpixel = build_generator("sagan32", K, **NARROW)
+    assert subpixel.get_layer("block1").upsample_conv == "subpixel"
+    subpixel.load_weights(str(tmp_path / "plain.weights.h5"))
+    results = []
+    for g in (subpixel, plain):
+        with tf.GradientTape() as tape:
+            y = g(inputs, training=True)
+            loss = tf.reduce_sum(y * tf.linspace(-1.0, 1.0, 3))
+        grads = [tf.convert_to_tensor(t) for t in tape.gradient(loss, g.trainable_weights)]
+        results.append([y] + grads + [g(inputs, training=False)] + g.non_trainable_weights)
+    scale = max(np.abs(np.asarray(t)).max() for t in results[1])
+    for got, want in zip(*results):
+        np.testing.assert_allclose(np.asarray(got), np.asarray(want), rtol=1e-4,
+                                   atol=1e-5 * scale)
