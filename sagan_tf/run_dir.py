@@ -5,7 +5,8 @@
       checkpoints/ckpt-N       tf.train.Checkpoint: G, D, EMA G, both optimizers (with
                                their step counters); the noise RNG is stateless, keyed on
                                the step, so the step is the whole RNG state
-      logs/                    TensorBoard summaries
+      logs/train/              TensorBoard summaries of training (run "train")
+      logs/eval/               the evaluations during training (run "eval")
       samples/                 sample grids (PNG): step_<N>.png, latest.png
       losses.csv               the losses of every step
       domain_classifier.keras  the domain classifier of the evaluations, once trained
@@ -68,7 +69,16 @@ class RunDir:
 
     @property
     def logs(self):
+        """The TensorBoard log directory: one sub-directory per run (train, eval)."""
         return self.join("logs")
+
+    @property
+    def train_logs(self):
+        return self.join("logs", "train")
+
+    @property
+    def eval_logs(self):
+        return self.join("logs", "eval")
 
     @property
     def samples(self):

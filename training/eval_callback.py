@@ -125,7 +125,7 @@ class EvalCallback(keras.callbacks.Callback):
         self.batch_size = self.settings.batch_size
         self.seed = self.settings.seed
         run_dir = RunDir(model_dir)
-        self.log_dir = log_dir or storage.join(run_dir.logs, "eval")
+        self.log_dir = log_dir or run_dir.eval_logs
         self.is_chief = bool(is_chief)
         self.evaluate_at_end = evaluate_at_end
         self.verbose = verbose

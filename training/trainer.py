@@ -81,7 +81,7 @@ def fit(config, strategy, dataset, model, evaluations=None):
 def _chief_callbacks(config, start):
     """The callbacks that write files: the chief's only."""
     run_dir = RunDir(config.model_dir)
-    writer = tf.summary.create_file_writer(run_dir.logs)
+    writer = tf.summary.create_file_writer(run_dir.train_logs)  # TensorBoard's run "train"
     with writer.as_default(step=start):
         summaries.text("config", f"```\n{config.to_json()}\n```")
     samples_dir = run_dir.samples

@@ -62,7 +62,7 @@ def test_a_whole_run_lives_on_ram_filesystem(tmp_path, monkeypatch):
     assert run.load_config().steps == 3
     assert read_losses(run.losses)["step"] == [1, 2, 3]
     assert storage.exists(storage.join(run.samples, "latest.png"))
-    assert tf.io.gfile.glob(storage.join(run.logs, "events.out.tfevents.*"))
+    assert tf.io.gfile.glob(storage.join(run.train_logs, "events.out.tfevents.*"))
 
     version_dir = exporter.export_model_dir(model_dir, export_base)
     assert version_dir == storage.join(export_base, "1")

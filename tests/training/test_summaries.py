@@ -11,9 +11,10 @@ def test_written_summaries_read_back_with_tensorboard_plugin_metadata(tmp_path):
     with writer.as_default():
         summaries.scalar("losses/d_loss", 1.25, step=3)
         summaries.scalar("gamma/g", tf.constant(-0.5, tf.bfloat16), step=4)
-        summaries.image("samples", grid, step=5)
+        summaries.image("samples", grid, step=5, description="**Rows**: classes")
         summaries.text("config", "lr: 1e-4", step=0)
     writer.flush()
+    assert summaries.read_descriptions(str(tmp_path)) == {"samples": "**Rows**: classes"}
     events = summaries.read_events(str(tmp_path))
     assert events["losses/d_loss"] == [(3, 1.25)]
     assert events["gamma/g"] == [(4, -0.5)]

@@ -197,13 +197,14 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
     assert _checkpoint_steps(model_dir) == [2, 3]
     assert sorted(os.listdir(model_dir)) == ["checkpoints", "config.json", "logs",
                                              "losses.csv", "samples"]
-    assert len(os.listdir(os.path.join(model_dir, "logs"))) == 1  # the chief's writer only
+    assert os.listdir(os.path.join(model_dir, "logs")) == ["train"]  # TensorBoard's run
+    assert len(os.listdir(os.path.join(model_dir, "logs", "train"))) == 1  # the chief's only
     assert sorted(os.listdir(os.path.join(model_dir, "samples")))[-1] == "step_00000003.png"
     for temp in temps:  # the non-chief's checkpoints went to its temp dir, now deleted
         assert [f for f in os.listdir(temp) if f.startswith("sagan-worker")] == []
     assert "MultiWorkerMirroredStrategy with 2 replica(s)" in results[0][2]
     assert "(this process: worker 1)" in results[1][2]
-    events = read_events(os.path.join(model_dir, "logs"))
+    events = read_events(os.path.join(model_dir, "logs", "train"))
     assert [s for s, _ in events["losses/g_loss"]] == [1, 2, 3]
 
     two, one = (read_losses(os.path.join(d, "losses.csv"))

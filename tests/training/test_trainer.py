@@ -46,7 +46,7 @@ def test_sigterm_saves_the_step_reached_and_the_next_run_resumes_there(tiny, tmp
     assert tf.train.latest_checkpoint(str(tmp_path / "checkpoints")).endswith(f"ckpt-{step}")
     assert read_losses(csv)["step"] == list(range(1, step + 1))
     assert (tmp_path / "samples" / f"step_{step:08d}.png").exists()
-    events = read_events(str(tmp_path / "logs"))
+    events = read_events(str(tmp_path / "logs" / "train"))  # TensorBoard's run "train"
     assert [s for s, _ in events["losses/d_loss"]] == list(range(1, step + 1))
     assert "config" in events and "attention/ema_generator/attention16" in events
 

@@ -5,6 +5,14 @@ for query j) is a map over the keys: (H/2)x(W/2) with the default pooled keys. E
 map is scaled to [0, 1] (its minimum to 0, its maximum to 1, so that the structure of a
 nearly uniform map shows too), drawn in a black-red-yellow-white scale blended with
 the grey image, and the query's feature cell is marked in the query's colour.
+
+The tags name the network whose weights are drawn: `attention/ema_generator/<layer>`
+(the EMA generator, which samples, evaluations and exports use; `attention/generator/`
+for a run without EMA) and `attention/discriminator/<layer>` (D on those samples). With
+an EMA, the EMA generator's gammas are written beside them as
+`gamma/ema_generator/<layer>`, so that the gamma of the weights shown is there under the
+same name (`gamma/generator/<layer>`, from `ScalarSummaries`, is the trained G's). Each
+image summary carries a description (`describe`) that TensorBoard shows with it.
 """
 
 import keras
@@ -97,6 +105,30 @@ def render(images, beta, feature_shape, pooled, cells, scale=1):
     return make_grid(tiles, rows=images.shape[0])
 
 
+def describe(network, layer, feature_shape, pooled, num_images, queries=DEFAULT_QUERIES,
+             ema=False):
+    """The (markdown) TensorBoard description of a panel of `render`: what the rows,
+    the columns and the coloured dots are."""
+    h, w = feature_shape
+    kh, kw = (h // 2, w // 2) if pooled else (h, w)
+    names = ("cyan", "green", "magenta", "blue")
+    listed = ", ".join(f"{names[q % len(names)]} at (y, x) = {fy:g}, {fx:g} of the map"
+                       for q, (fy, fx) in enumerate(queries))
+    who = (f"The {'EMA ' if ema else ''}generator's self-attention `{layer}`" if network
+           != "discriminator" else f"The discriminator's self-attention `{layer}`, on the "
+           "generated images of the rows")
+    return (
+        f"{who}, at its {h}x{w} feature map. **Rows**: {num_images} generated images, "
+        "from fixed noise and classes 0, 1, ... (the same at every step). **First "
+        "column**: the image, with a coloured dot on the feature cell of each query "
+        f"position ({listed}). **Each further column**: one query, in the order of the "
+        f"dots (its dot repeated): its attention map beta_j over the {kh}x{kw} key "
+        f"positions{' (2x2-pooled keys)' if pooled else ''}, scaled from its minimum "
+        "(black) to its maximum (white) through red and yellow, over the greyed image: "
+        "where that query position looks. The layer outputs x + gamma * o: see "
+        f"`gamma/{network}/{layer}`.")
+
+
 def _mark(image, qy, qx, h, w, color):
     """Fills the image pixels of feature cell (qy, qx) with `color`."""
     res_y, res_x = image.shape[0] // h, image.shape[1] // w
@@ -151,8 +183,17 @@ class AttentionMaps(PeriodicWriter):
     def write(self, step):
         for (network, layer), panel in self.panels().items():
             if self.writer is not None:
+                probe = next(p for p in self.probes if (p.network.name, p.layer.name)
+                             == (network, layer))
+                is_ema = probe.network is self.model.ema_generator
+                text = describe(network, layer, tuple(probe.layer.input.shape[1:3]),
+                                probe.layer.pool_keys, len(self.labels), self.queries,
+                                ema=is_ema)
                 with self.writer.as_default(step=step):
-                    summaries.image(f"attention/{network}/{layer}", panel[None])
+                    summaries.image(f"attention/{network}/{layer}", panel[None],
+                                    description=text)
+                    if is_ema:  # the gamma of the weights shown, under their name
+                        summaries.scalar(f"gamma/{network}/{layer}", probe.layer.gamma)
             if self.samples_dir:
                 save_png(panel, storage.join(self.samples_dir,
                                              f"attention_{network}_{layer}.png"))

@@ -7,7 +7,7 @@ from sagan_tf.grid import to_uint8
 from training.callbacks import AttentionMaps
 from training.callbacks.attention_maps import QUERY_COLORS, AttentionProbe, render
 from training.callbacks.scalar_summaries import attention_layers
-from training.summaries import read_events
+from training.summaries import read_descriptions, read_events
 
 
 def _inputs(network, model):
@@ -70,7 +70,19 @@ def test_callback_writes_a_panel_for_each_attention_layer_of_g_and_d(tiny, tmp_p
     events = read_events(str(tmp_path / "logs"))
     panels = callback.panels()  # the same weights as at step 2
     assert sorted(events) == ["attention/discriminator/attention16",
-                              "attention/ema_generator/attention16"]
+                              "attention/ema_generator/attention16",
+                              "gamma/ema_generator/attention16"]  # the weights shown
+    ema_gamma = float(model.ema_generator.get_layer("attention16").gamma.numpy())
+    assert events["gamma/ema_generator/attention16"] == [(2, ema_gamma)]
+    assert ema_gamma != float(model.generator.get_layer("attention16").gamma.numpy())
+    described = read_descriptions(str(tmp_path / "logs"))
+    g, d = (described[f"attention/{n}/attention16"] for n in ("ema_generator",
+                                                              "discriminator"))
+    assert g.startswith("The EMA generator's self-attention `attention16`, at its 16x16")
+    assert d.startswith("The discriminator's self-attention `attention16`, on the generated")
+    for text in (g, d):
+        assert "**Rows**: 4 generated images" in text and "over the 8x8 key positions" in text
+        assert "cyan at (y, x) = 0.5, 0.5" in text and "blue at (y, x) = 0.5, 0.25" in text
     for (network, layer), panel in panels.items():
         (step, images), = events[f"attention/{network}/{layer}"]
         assert step == 2
