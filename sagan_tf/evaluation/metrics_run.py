@@ -8,9 +8,7 @@ import numpy as np
 from sagan_tf.metrics import neighbourhoods
 from sagan_tf.metrics import scores
 from sagan_tf.metrics.density_coverage import DEFAULT_K as DENSITY_K
-from sagan_tf.metrics.density_coverage import density_coverage_from_radii
 from sagan_tf.metrics.precision_recall import DEFAULT_K as PRECISION_K
-from sagan_tf.metrics.precision_recall import precision_recall_from_radii
 from sagan_tf.metrics.streaming import compute_activations
 from sagan_tf.metrics.streaming import generate_activations
 
@@ -147,16 +145,18 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
 
 
 def manifold_metrics(real_activations, fake_activations):
-    """Precision, recall (k = 3), density and coverage (k = 5), sharing the real radii."""
+    """Precision, recall (k = 3), density and coverage (k = 5): the real radii of both k
+    from one pass, and the generated samples tested against both from one pass."""
     real = neighbourhoods.as_activations(real_activations, "real_activations")
     fake = neighbourhoods.as_activations(fake_activations, "fake_activations")
     real_radii = neighbourhoods.kth_neighbour_radii(real, (PRECISION_K, DENSITY_K))
     fake_radii = neighbourhoods.kth_neighbour_radii(fake, (PRECISION_K,))[PRECISION_K]
-    precision, recall = precision_recall_from_radii(
-        real, real_radii[PRECISION_K], fake, fake_radii)
-    density, coverage = density_coverage_from_radii(
-        real, real_radii[DENSITY_K], fake, DENSITY_K)
-    return dict(precision=precision, recall=recall, density=density, coverage=coverage)
+    (in_real, _), (density_counts, covered) = neighbourhoods.ball_memberships(
+        fake, real, [real_radii[PRECISION_K], real_radii[DENSITY_K]])
+    in_fake, _ = neighbourhoods.ball_membership(real, fake, fake_radii)
+    return dict(precision=float((in_real > 0).mean()), recall=float((in_fake > 0).mean()),
+                density=float(density_counts.sum() / (DENSITY_K * len(fake))),
+                coverage=float(covered.mean()))
 
 
 def _rank_warnings(num_real, fake_activations):

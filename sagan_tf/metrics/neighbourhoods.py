@@ -89,25 +89,33 @@ def ball_membership(points, centres, radii, block_elements=None):
         `(counts, covered)`: int64 `[P]`, the number of balls holding each point, and
         bool `[C]`, whether a ball holds at least one point.
     """
+    return ball_memberships(points, centres, [radii], block_elements)[0]
+
+
+def ball_memberships(points, centres, radii_sets, block_elements=None):
+    """`ball_membership` for several radii of the same centres, from one pass over the
+    distances: a list of `(counts, covered)`, one per array in `radii_sets`."""
     points = as_activations(points, "points")
     centres = as_activations(centres, "centres")
-    radii = np.asarray(radii, np.float64)
-    if radii.shape != (len(centres),):
-        raise ValueError(f"`radii` must have one value per centre ([{len(centres)}]). "
-                         f"Received: shape={radii.shape}")
+    radii_sets = [np.asarray(radii, np.float64) for radii in radii_sets]
+    for radii in radii_sets:
+        if radii.shape != (len(centres),):
+            raise ValueError(f"`radii` must have one value per centre ([{len(centres)}]). "
+                             f"Received: shape={radii.shape}")
     if points.shape[1] != centres.shape[1]:
         raise ValueError("`points` and `centres` must have the same number of features. "
                          f"Received: points.shape={points.shape}, "
                          f"centres.shape={centres.shape}")
     columns = tf.constant(centres)
     norms = tf.reduce_sum(tf.square(columns), axis=1)
-    radii2 = tf.constant(np.square(radii))
+    radii2 = [tf.constant(np.square(radii)) for radii in radii_sets]
     step = _rows_per_block(len(centres), block_elements)
-    counts = []
-    covered = np.zeros(len(centres), bool)
+    counts = [[] for _ in radii_sets]
+    covered = [np.zeros(len(centres), bool) for _ in radii_sets]
     for start in range(0, len(points), step):
-        rows = tf.constant(points[start:start + step])
-        inside = _squared_distances(rows, columns, norms) <= radii2[None, :]
-        counts.append(tf.reduce_sum(tf.cast(inside, tf.int64), axis=1).numpy())
-        covered |= tf.reduce_any(inside, axis=0).numpy()
-    return np.concatenate(counts), covered
+        d2 = _squared_distances(tf.constant(points[start:start + step]), columns, norms)
+        for i, r2 in enumerate(radii2):
+            inside = d2 <= r2[None, :]
+            counts[i].append(tf.reduce_sum(tf.cast(inside, tf.int64), axis=1).numpy())
+            covered[i] |= tf.reduce_any(inside, axis=0).numpy()
+    return [(np.concatenate(c), v) for c, v in zip(counts, covered)]

@@ -32,10 +32,13 @@ def test_identical_sets_cover_everything_and_separated_sets_nothing():
     assert density_coverage(x, x + 100.0) == (0.0, 0.0)
 
 
-def test_density_ignores_a_far_outlier_that_precision_would_count():
+def test_a_far_outlier_adds_no_ball():
     rng = np.random.default_rng(3)
     real = rng.normal(size=(100, 3))
-    outlier = np.full((1, 3), 50.0)
-    inside, _ = density_coverage(real, np.concatenate([real[:20], outlier]))
-    assert inside == pytest.approx(numpy_density_coverage(
-        real, np.concatenate([real[:20], outlier]), 5)[0])
+    # Near (not on) real samples: a copy would sit exactly on other balls' boundaries.
+    near = real[:20] + rng.normal(scale=0.05, size=(20, 3))
+    with_outlier = np.concatenate([near, np.full((1, 3), 50.0)])
+    density, _ = density_coverage(real, with_outlier)
+    assert density == pytest.approx(numpy_density_coverage(real, with_outlier, 5)[0])
+    # The outlier is in no real ball and makes none: it only dilutes density by 20/21.
+    assert density == pytest.approx(density_coverage(real, near)[0] * 20 / 21)

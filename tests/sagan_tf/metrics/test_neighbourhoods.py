@@ -37,3 +37,14 @@ def test_errors_name_the_argument():
         neighbourhoods.ball_membership(np.zeros((3, 2)), np.zeros((4, 2)), np.ones(3))
     with pytest.raises(ValueError, match="`activations` must be a 2D array"):
         neighbourhoods.kth_neighbour_radii(np.zeros(5), [1])
+
+
+def test_several_radii_from_one_pass_equal_one_pass_each():
+    rng = np.random.default_rng(2)
+    points, centres = rng.normal(size=(20, 3)), rng.normal(size=(15, 3))
+    radii = [rng.uniform(0.3, 1.5, size=15) for _ in range(2)]
+    together = neighbourhoods.ball_memberships(points, centres, radii, block_elements=16)
+    for (counts, covered), r in zip(together, radii):
+        alone = neighbourhoods.ball_membership(points, centres, r)
+        np.testing.assert_array_equal(counts, alone[0])
+        np.testing.assert_array_equal(covered, alone[1])
