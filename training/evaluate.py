@@ -1,7 +1,9 @@
-"""sagan-eval: Inception Score, FID, KID and intra-FID of a trained generator.
+"""sagan-eval: Inception Score, FID, KID, intra-FID, precision/recall and
+density/coverage of a trained generator.
 
-    sagan-eval --model_dir=runs/digits --classifier=domain
-    sagan-eval --model_dir=runs/imagenet128 --classifier=/path/to/inception
+    sagan-eval --model_dir=runs/digits --classifier=domain --num_samples=2000
+    sagan-eval --model_dir=runs/imagenet128 --classifier=inception \
+        --reference=imagenet128_train.npz
     sagan-eval --saved_model=serving/sagan/1 --dataset=digits --classifier=domain \\
         --domain_classifier_path=runs/digits/domain_classifier.keras
 
@@ -13,7 +15,8 @@ through its `serving_default` signature. `--standing_stats=N` (with `--model_dir
 evaluates G with BigGAN's standing statistics (`sagan_tf.standing_stats`), as
 `sagan-export --standing_stats=N` exports it.
 
-`--num_samples` fake images are generated class-balanced: the labels are
+`--num_samples` (default 50,000, the literature's) fake images are generated
+class-balanced: the labels are
 `evaluate`'s (`arange(N) % num_classes` shuffled with `--seed`) and the i-th image
 gets row i of `sagan_tf.noise.latents(seed, N, z_dim)`, the z that the export's
 `generate(seed=...)` gives its i-th image: a seed gives the same numbers for a
@@ -23,17 +26,25 @@ images are the first `--num_samples` of `--real_split` of the run's dataset (for
 `digits`: its held-out test split, 359 images; other datasets are shuffled with
 `--seed`). Fewer real than fake images is allowed (logged): FID and KID then
 compare the sets as they are; `num_real_samples` in the JSON says how many.
+`--reference=stats.npz` (written by `sagan-fid-stats`, or a TTUR-style file with `mu`
+and `sigma`: FID alone) replaces the real images; a file made with another classifier
+or resolution is refused, naming what differs.
 
 `--classifier`: `inception` (TF-GAN's Inception from the TF-Hub cache), a path to
 a `.keras` model, a SavedModel or an untarred TF-Hub module, or `domain`: a small
 CNN trained on the dataset's training split, saved at `--domain_classifier_path`
 (default `<model_dir>/domain_classifier.keras`) and reused from there; its test
-accuracy is printed and reported. Nothing is downloaded.
+accuracy is printed and reported. `inception` (and a TF-Hub URL) missing from the
+TF-Hub cache is downloaded there through `tensorflow_hub`, with a progress line;
+`--offline` (or `SAGAN_OFFLINE=1`) forbids it, and a missing module is then an error
+that says how to obtain it.
 
 The metrics are printed and written as JSON to `--output` (default
 `<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only):
 the keys of `sagan_tf.evaluation.evaluate` (`inception_score`, `fid`, `kid`, `kid_std`,
-`intra_fid`, `class_accuracy`; null where not computed) and `num_samples`,
+`intra_fid`, `class_accuracy`, `precision`, `recall`, `density`, `coverage`; null where
+not computed), the same figures under their protocol names (`fid50k_train`, `is50k`,
+...; printed so) with `protocols` mapping one to the other, and `reference`, `num_samples`,
 `num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
 `classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,
 `dataset`, `real_split`, `resolution`, `model_dir`, `saved_model`, `checkpoint`,
