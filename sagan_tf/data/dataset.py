@@ -48,9 +48,11 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         download: TFDS only. If True, download and prepare the dataset when it is not
             prepared yet (needs network). If False (default), raise an error instead.
         labels: Labels array when `source` is an images array.
-        shuffle: Whether to shuffle. In-memory sources and folders shuffle the whole index
-            list every epoch; TFDS shuffles its files and passes the examples (still
-            encoded) through a buffer of `shuffle_buffer` examples.
+        shuffle: Whether to shuffle. In-memory sources and folders permute all examples
+            every epoch (a seeded permutation computed per position, so that
+            `resume_dataset` starts anywhere at no cost); TFDS reads its files in an
+            order fixed by the seed and passes the examples (still encoded) through a
+            buffer of `shuffle_buffer` examples, seeded per epoch.
         shuffle_buffer: Positive int, the TFDS shuffle buffer size (see `shuffle`).
         seed: Optional int. The same seed gives the same order and the same flips.
         random_flip: Whether to flip each image left-right with probability 1/2.

@@ -20,8 +20,11 @@ the seed (`_data_keys`). Resuming at batch b therefore starts counting at b *
 global_batch: it costs the same at step 10 as at step 10**6, and gives exactly the
 batches an uninterrupted stream would.
 
-Streamed sources (TFDS) are read in order from files and shuffled through a buffer;
-their resume skips (reads, but does not decode) the consumed examples.
+Streamed sources (TFDS) are read from files, in an order fixed by the seed, and epoch e
+passes through the shuffle buffer with a seed of (seed, e); the flips are keyed on the
+position as above. Resuming at position p starts at epoch p // N, skipping the epochs
+before it whole, and reads (without decoding) and drops the p % N examples before p in
+that epoch: at most one epoch of reading, whatever the step.
 """
 
 import dataclasses
@@ -76,7 +79,7 @@ def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_
                    drop_remainder, repeat, start_batch=0):
     """order -> to_example, resize, flip (parallel) -> batch -> prefetch, from batch
     `start_batch` on (see the module docstring)."""
-    if seed is None and src.indexed and (shuffle or random_flip):
+    if seed is None:  # unseeded: a fresh order (and flips) for this dataset
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     build = lambda start: _build(src, resolution=resolution,  # noqa: E731
                                  global_batch_size=global_batch_size, shuffle=shuffle,
@@ -93,7 +96,8 @@ def resume_dataset(dataset, start_batch):
 
     The same batches as `dataset.skip(start_batch)`, but computed for arrays, folders and
     digits (no batch before `start_batch` is read or decoded: the cost does not grow with
-    `start_batch`); TFDS datasets skip the consumed examples still encoded.
+    `start_batch`). TFDS datasets skip the epochs before it whole and read, still
+    encoded, the examples before it in its own epoch: at most one epoch.
 
     Raises:
         ValueError: if `dataset` was not returned by `load_dataset`, or `start_batch` is
@@ -116,7 +120,7 @@ def resume_dataset(dataset, start_batch):
 
 
 def _data_keys(seed):
-    """(shuffle key, flip key): two int64 words derived from `seed` by NumPy's
+    """(shuffle key, flip key): two non-negative int63 words derived from `seed` by NumPy's
     `SeedSequence([seed mod 2**64, purpose])`, apart from the seed itself so that the
     data never draws the latent noise's stateless streams (`sagan_tf.noise`)."""
     words = []
@@ -133,17 +137,10 @@ def _build(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
         image = tf.ensure_shape(image, [resolution, resolution, 3])
         return image, label
 
-    if src.indexed:
-        ds = _indexed_examples(src, model_input, global_batch_size * start_batch,
-                               shuffle=shuffle, seed=seed, random_flip=random_flip,
-                               repeat=repeat)
-        ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
-    else:
-        ds = _streamed_examples(src, model_input, shuffle=shuffle, seed=seed,
-                                random_flip=random_flip, repeat=repeat)
-        ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
-        if start_batch:
-            ds = ds.skip(start_batch)
+    examples = _indexed_examples if src.indexed else _streamed_examples
+    ds = examples(src, model_input, global_batch_size * start_batch, shuffle=shuffle,
+                  seed=seed, random_flip=random_flip, repeat=repeat)
+    ds = ds.batch(global_batch_size, drop_remainder=drop_remainder)
     ds = ds.prefetch(tf.data.AUTOTUNE)
     if src.auto_shard_by_data:
         # Index-based datasets have no files to shard between workers.
@@ -157,7 +154,7 @@ def _build(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
 def _indexed_examples(src, model_input, first, *, shuffle, seed, random_flip, repeat):
     """The examples at positions first, first + 1, ... (see the module docstring)."""
     n = src.num_examples
-    shuffle_key, flip_key = _data_keys(seed) if seed is not None else (0, 0)
+    shuffle_key, flip_key = _data_keys(seed)
     if repeat:
         positions = tf.data.Dataset.counter(start=first, dtype=tf.int64)
     else:
@@ -169,37 +166,53 @@ def _indexed_examples(src, model_input, first, *, shuffle, seed, random_flip, re
             epoch_seed = tf.stack([tf.constant(shuffle_key, tf.int64), p // n])
             j = tf.random.experimental.index_shuffle(j, epoch_seed, tf.constant(n - 1, tf.int64))
         image, label = model_input(*src.to_example(j))
-        if random_flip:
-            coin = tf.random.stateless_uniform(
-                [], tf.stack([tf.constant(flip_key, tf.int64), p]), 0, 2, tf.int64)
-            image = tf.cond(tf.equal(coin, 1), lambda: tf.reverse(image, axis=[1]),
-                            lambda: image)
-        return image, label
+        return _flip(image, flip_key, p) if random_flip else image, label
 
     return positions.map(example, num_parallel_calls=tf.data.AUTOTUNE)
 
 
-def _streamed_examples(src, model_input, *, shuffle, seed, random_flip, repeat):
-    """shuffle buffer -> repeat -> to_example, resize (parallel) -> flip."""
-    ds = src.dataset
-    if shuffle:
-        ds = src.shuffle_fn(ds, seed)
+def _streamed_examples(src, model_input, first, *, shuffle, seed, random_flip, repeat):
+    """The examples at positions first, first + 1, ... of a streamed source: epoch e is
+    the files in a seed-fixed order through the shuffle buffer seeded by (seed, e), so
+    the epochs before `first` are skipped whole and only the examples before it in its
+    own epoch are read (still encoded) and dropped."""
+    n = src.num_examples
+    shuffle_key, flip_key = _data_keys(seed)
+    start_epoch, offset = divmod(first, n)
+
+    def epoch(e):
+        if not shuffle:
+            return src.dataset
+        return src.shuffle_fn(src.dataset,
+                              (shuffle_key % _INT31 + e * _EPOCH_STRIDE) % _INT31)
+
     if repeat:
-        ds = ds.repeat()
-    ds = ds.map(lambda *element: model_input(*src.to_example(*element)),
-                num_parallel_calls=tf.data.AUTOTUNE)
-    if random_flip:
-        flip_seed = None if seed is None else (seed + 1) % (2**63)
-        coins = tf.data.Dataset.random(seed=flip_seed)
+        epochs = tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64)
+    else:
+        epochs = tf.data.Dataset.range(start_epoch, 1)
+    ds = epochs.flat_map(epoch)
+    if offset:
+        ds = ds.skip(offset)
+    positions = tf.data.Dataset.counter(start=first, dtype=tf.int64)
 
-        def flip(example, coin):
-            image, label = example
-            image = tf.cond(tf.equal(coin % 2, 1),
-                            lambda: tf.reverse(image, axis=[1]), lambda: image)
-            return image, label
+    def example(element, p):
+        image, label = model_input(*src.to_example(*element))
+        return _flip(image, flip_key, p) if random_flip else image, label
 
-        ds = tf.data.Dataset.zip((ds, coins)).map(flip, num_parallel_calls=tf.data.AUTOTUNE)
-    return ds
+    return tf.data.Dataset.zip((ds, positions)).map(example,
+                                                    num_parallel_calls=tf.data.AUTOTUNE)
+
+
+#: Epoch e of a streamed source shuffles with op seed (key + e * stride) mod (2**31 - 1).
+_EPOCH_STRIDE = 1_000_003
+_INT31 = 2**31 - 1
+
+
+def _flip(image, flip_key, p):
+    """The image, mirrored left-right when the coin of position p comes up 1."""
+    coin = tf.random.stateless_uniform(
+        [], tf.stack([tf.constant(flip_key, tf.int64), p]), 0, 2, tf.int64)
+    return tf.cond(tf.equal(coin, 1), lambda: tf.reverse(image, axis=[1]), lambda: image)
 
 
 def resize_center_crop(image, resolution):

@@ -65,7 +65,10 @@ def tfds_source(name, *, split, data_dir, download, shuffle, shuffle_buffer, see
     ds = builder.as_dataset(
         split=split, shuffle_files=shuffle,
         decoders={image_key: tfds.decode.SkipDecoding()},
-        read_config=tfds.ReadConfig(shuffle_seed=seed))
+        # The same file order every epoch (each epoch's buffer is seeded by its number,
+        # see sagan_tf.data.pipeline), so that a resumed run can start at any epoch.
+        read_config=tfds.ReadConfig(shuffle_seed=seed,
+                                    shuffle_reshuffle_each_iteration=False))
     if label_key is None:
         ds = ds.map(lambda ex: (ex[image_key], tf.constant(0, tf.int64)))
     else:

@@ -144,3 +144,26 @@ def test_tfds_errors(tfds_dir, tmp_path):
     with pytest.raises(ValueError, match="num_classes"):
         data.load_dataset(_TFDS_NAME, data_dir=tfds_dir, resolution=8, global_batch_size=4,
                           num_classes=3)
+
+
+def test_tfds_resume_skips_whole_epochs_and_gives_the_uninterrupted_batches(tfds_dir):
+    """40 examples in batches of 16: batch 7 starts at position 112, in epoch 2 (the
+    third) at offset 32; the resumed stream, flips included, is the uninterrupted one."""
+    ds, _ = data.load_dataset(_TFDS_NAME, data_dir=tfds_dir, resolution=8,
+                              global_batch_size=16, seed=3, random_flip=True)
+    full = [(x.numpy(), y.numpy()) for x, y in ds.take(10)]
+    for start in (2, 7):
+        resumed = [(x.numpy(), y.numpy())
+                   for x, y in data.resume_dataset(ds, start).take(10 - start)]
+        for (x, y), (x_ref, y_ref) in zip(resumed, full[start:]):
+            np.testing.assert_array_equal(y, y_ref)
+            np.testing.assert_array_equal(x, x_ref)
+    # Every epoch holds every example once, each epoch in another order.
+    labels = np.concatenate([y for _, y in full])
+    epochs = [labels[40 * e:40 * (e + 1)] for e in range(4)]
+    for e in epochs:
+        assert sorted(e.tolist()) == sorted(label for _, label in _tiny_digits()[:40])
+    assert not np.array_equal(epochs[0], epochs[1])
+    # Batch 10**9 (epoch 4 * 10**8): there at once, the epochs before it not read.
+    (x, y), = list(data.resume_dataset(ds, 10**9).take(1))
+    assert x.shape == (16, 8, 8, 3) and y.shape == (16,)
