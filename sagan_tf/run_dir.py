@@ -211,8 +211,14 @@ class RunDir:
                 with noise seed 0 (`sagan_tf.standing_stats`); 0 keeps the trained ones.
 
         Returns:
-            `(generator, config, checkpoint)`: a `keras.Model` `[z, labels] -> images`,
-            the run's `TrainConfig` and the checkpoint prefix restored.
+            `(generator, config, checkpoint)`: a `keras.Model` `[z, labels] -> images`
+            (`z -> images` for an unconditional run), the run's `TrainConfig` and the
+            checkpoint prefix restored.
+
+        Raises:
+            CheckpointError: the checkpoint does not restore, or holds a generator of
+                the other kind (class-conditional against the run's unconditional
+                config, or the reverse).
         """
         config = self.load_config()
         given = checkpoint
@@ -223,6 +229,7 @@ class RunDir:
                 "saves every `--checkpoint_every` steps and at the end).")
         generator = build_generator(config)
         name = "ema_generator" if use_ema and config.ema_decay is not None else "generator"
+        check_checkpoint_kind(checkpoint, config.conditional, name, config_file=self.config_file)
         try:
             tf.train.Checkpoint(**{name: generator}).restore(checkpoint).expect_partial()
         except RESTORE_ERRORS as e:
@@ -240,6 +247,39 @@ class RunDir:
             apply_standing_stats(generator, standing_stats, config.batch_size,
                                  config.num_classes)
         return generator, config, checkpoint
+
+
+def checkpoint_is_conditional(prefix, network="generator"):
+    """Whether the generator `network` stored in the checkpoint `prefix` is
+    class-conditional (its residual blocks hold conditional batch norms, `cbn_1`) or
+    unconditional (plain ones, `bn_1`); None when it cannot be read or holds neither."""
+    try:
+        names = [n for n, _ in tf.train.list_variables(prefix)]
+    except RESTORE_ERRORS:
+        return None
+    mine = [n for n in names if n.startswith(f"{network}/")]
+    if any("/cbn_1/" in n for n in mine):
+        return True
+    if any("/bn_1/" in n for n in mine):
+        return False
+    return None
+
+
+def check_checkpoint_kind(prefix, conditional, network="generator", config_file=None):
+    """Raises `CheckpointError` when the checkpoint's generator is of the other kind
+    than `conditional` asks (restoring it would match only part of the weights)."""
+    stored = checkpoint_is_conditional(prefix, network)
+    if stored is None or stored == bool(conditional):
+        return
+    kinds = {True: "class-conditional", False: "unconditional"}
+    article = {True: "a", False: "an"}
+    wanted = bool(conditional)
+    where = f" ({config_file}: unconditional={not conditional})" if config_file else ""
+    raise CheckpointError(
+        f"Checkpoint {prefix} holds {article[stored]} {kinds[stored]} {network}, but the "
+        f"model it is restored into is {kinds[wanted]}{where}. Pass a checkpoint of "
+        f"{article[wanted]} {kinds[wanted]} run, or use the --model_dir of the run that "
+        f"wrote {prefix} (its config.json says which kind it is).")
 
 
 def _restores(name, network, prefix):

@@ -63,10 +63,10 @@ class SAGAN(keras.Model):
         #: Whether G and D take labels (False: unconditional networks).
         self.conditional = len(generator.inputs) > 1
         if (len(discriminator.inputs) > 1) != self.conditional:
-            kinds = {True: "class-conditional", False: "unconditional"}
+            kinds = {True: "a class-conditional", False: "an unconditional"}
             raise ValueError(
                 "`generator` and `discriminator` must both be class-conditional or both "
-                f"unconditional. Received: a {kinds[self.conditional]} generator and a "
+                f"unconditional. Received: {kinds[self.conditional]} generator and "
                 f"{kinds[len(discriminator.inputs) > 1]} discriminator")
         z_width = generator.inputs[0].shape[-1]
         self.latent_dim = check_positive_int(z_width if latent_dim is None else latent_dim,

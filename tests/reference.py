@@ -180,11 +180,18 @@ def self_attention_layer(layer, x):
 
 
 def up_block(layer, x, labels):
-    """A ResidualUpBlock's inference output, composed in NumPy from its weights."""
+    """A ResidualUpBlock's inference output, composed in NumPy from its weights
+    (labels None: an unconditional block, plain batch norms)."""
     up = upsample2 if layer.upsample else (lambda t: t)
-    h = relu(cbn_layer_inference(layer.cbn_1, x, labels))
+
+    def norm(i, t):
+        if labels is None:
+            return batch_norm_inference(getattr(layer, f"bn_{i}"), t)
+        return cbn_layer_inference(getattr(layer, f"cbn_{i}"), t, labels)
+
+    h = relu(norm(1, x))
     h = sn_conv(layer.conv_1, up(h))
-    h = relu(cbn_layer_inference(layer.cbn_2, h, labels))
+    h = relu(norm(2, h))
     h = sn_conv(layer.conv_2, h)
     return h + sn_conv(layer.conv_shortcut, up(np.asarray(x, np.float64)))
 
@@ -206,9 +213,12 @@ def down_block(layer, x, shortcut, optimized):
 
 
 def projection_head(layer, x, labels):
-    """D(x, y) = psi(phi) + <E_SN[y], phi>, phi = sum_{h,w} relu(x)."""
+    """D(x, y) = psi(phi) + <E_SN[y], phi>, phi = sum_{h,w} relu(x) (labels None:
+    D(x) = psi(phi), the unconditional head)."""
     phi = relu(np.asarray(x, np.float64)).sum(axis=(1, 2))
     psi = sn_dense(layer.psi, phi)[:, 0]
+    if labels is None:
+        return psi
     return psi + np.sum(sn_kernel(layer.embed)[np.asarray(labels)] * phi, axis=-1)
 
 

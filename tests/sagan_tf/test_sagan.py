@@ -289,3 +289,38 @@ def test_latent_dim_must_be_the_generators_positive_z_width(latent_dim, match):
     with pytest.raises(ValueError, match=re.escape(match)):
         SAGAN(g, d, latent_dim=latent_dim)
     assert SAGAN(g, d, latent_dim=LATENT).latent_dim == LATENT
+
+
+def test_unconditional_train_step_equals_sgd_on_the_hinge_of_d_x_and_d_g_z():
+    """G(z) and D(x) without labels: the step ignores the data's labels."""
+    keras.utils.set_random_seed(0)
+    g = sagan_tf.build_generator("sagan32", None, channels=[8, 8, 8])
+    d = sagan_tf.build_discriminator("sagan32", None, channels=[8, 8, 8, 8])
+    model = SAGAN(g, d, seed=SEED)
+    model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR))
+    assert not model.conditional
+    g_copy, d_copy = _copy(g), _copy(d)
+    images, labels = _batch(8)
+    logs = model.train_step((images, labels * 0 + 3))  # any labels: ignored
+    fake = g_copy(_z(8, 0, 1), training=True)
+    with tf.GradientTape() as tape:
+        d_loss = _hinge_d(d_copy(images, training=True), d_copy(fake, training=True))
+    _sgd(d_copy, tape.gradient(d_loss, d_copy.trainable_variables), D_LR)
+    with tf.GradientTape() as tape:
+        g_loss = -tf.reduce_mean(d_copy(g_copy(_z(8, 0, 0), training=True), training=True))
+    _sgd(g_copy, tape.gradient(g_loss, g_copy.trainable_variables), G_LR)
+    np.testing.assert_allclose(float(logs["d_loss"]), float(d_loss), rtol=1e-5)
+    np.testing.assert_allclose(float(logs["g_loss"]), float(g_loss), rtol=1e-5, atol=1e-6)
+    _assert_same_weights(model.discriminator, d_copy)
+    _assert_same_weights(model.generator, g_copy)
+
+
+def test_a_conditional_and_an_unconditional_network_are_refused_together():
+    g, d = _networks()
+    d_plain = sagan_tf.build_discriminator("sagan32", None, channels=[16, 16, 16, 16])
+    with pytest.raises(ValueError, match="a class-conditional generator and an "
+                                         "unconditional discriminator"):
+        SAGAN(g, d_plain)
+    g_plain = sagan_tf.build_generator("sagan32", None, channels=[16, 16, 16])
+    with pytest.raises(ValueError, match="an unconditional generator and a class-cond"):
+        SAGAN(g_plain, d)

@@ -146,7 +146,8 @@ class AttentionMaps(PeriodicWriter):
                  queries=DEFAULT_QUERIES, samples_dir=None, min_size=96):
         super().__init__(every)
         self.writer = writer
-        self.labels = np.arange(num_images, dtype=np.int32) % num_classes
+        # (num_classes None: an unconditional model, whose networks take no labels)
+        self.labels = np.arange(num_images, dtype=np.int32) % (num_classes or 1)
         self.seed = int(seed)
         self.queries = queries
         self.samples_dir = samples_dir
@@ -167,13 +168,14 @@ class AttentionMaps(PeriodicWriter):
         """{(network name, layer name): uint8 panel} for the current weights."""
         z = fixed_noise(self.seed, len(self.labels), self.model.latent_dim)
         labels = tf.constant(self.labels)
-        images = np.asarray(self.model.sampling_generator()([z, labels], training=False),
-                            np.float32)
+        images = np.asarray(self.model.generate(
+            z, labels, generator=self.model.sampling_generator()), np.float32)
         scale = max(1, -(-self.min_size // images.shape[1]))
         panels = {}
         for probe in self.probes:
             is_g = probe.network is self.model.sampling_generator()
-            features, beta = probe([z, labels] if is_g else [tf.constant(images), labels])
+            x = z if is_g else tf.constant(images)
+            features, beta = probe([x, labels] if self.model.conditional else x)
             shape = features.shape[1:3]
             panels[(probe.network.name, probe.layer.name)] = render(
                 images, beta, shape, probe.layer.pool_keys, query_cells(shape, self.queries),

@@ -120,3 +120,17 @@ def test_num_classes_must_be_an_integer_not_a_bool_or_float(num_classes):
     with pytest.raises(ValueError, match=(
             rf"`num_classes` must be a positive integer. Received: num_classes={num_classes}$")):
         ProjectionHead(num_classes)
+
+
+def test_unconditional_head_is_psi_of_phi():
+    x, _ = _data()
+    head = ProjectionHead(None)
+    head(tf.constant(x), training=True)  # moves u
+    head.psi.bias.assign([0.3])
+    assert head.embed is None and head.get_config()["num_classes"] is None
+    y = head(tf.constant(x), training=False)
+    assert head.compute_output_shape(x.shape) == (4,)
+    np.testing.assert_allclose(y.numpy(), projection_head(head, x, None), rtol=1e-4,
+                               atol=1e-4)
+    with pytest.raises(ValueError, match=r"called as `head\(features\)`"):
+        head([tf.constant(x), tf.zeros((4,), "int32")])

@@ -45,3 +45,18 @@ def test_grid_rows_are_classes_columns_are_fixed_noise_of_the_ema_generator(tiny
 def test_many_classes_are_spread_over_the_rows():
     np.testing.assert_array_equal(sample_classes(10, 16), np.arange(10))
     np.testing.assert_array_equal(sample_classes(1000, 5), [0, 250, 500, 749, 999])
+
+
+def test_unconditional_grid_is_rows_by_columns_of_as_many_z(tiny, tmp_path):
+    config = tiny.config("x", num_classes=None, class_names=(), unconditional=True)
+    model = tiny.model(config)
+    samples = tmp_path / "samples"
+    model.fit(tiny.digits(), steps_per_epoch=1, verbose=0, callbacks=[
+        SampleGrid(None, str(samples), every=1, num_classes=None, seed=5, columns=3,
+                   rows=2)])
+    grid = np.array(Image.open(samples / "latest.png"))
+    assert grid.shape == (2 * 34 + 2, 3 * 34 + 2, 3)
+    z = tf.constant(documented_z(5, 6, 128))  # image i: row i of the seed's z
+    images = to_uint8(model.ema_generator(z, training=False))
+    for i in range(6):
+        np.testing.assert_allclose(_tile(grid, i // 3, i % 3), images[i], atol=1)
