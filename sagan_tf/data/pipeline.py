@@ -187,10 +187,9 @@ def _streamed_examples(src, model_input, first, *, shuffle, seed, random_flip, r
                               (shuffle_key % _INT31 + e * _EPOCH_STRIDE) % _INT31)
 
     if repeat:
-        epochs = tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64)
-    else:
-        epochs = tf.data.Dataset.range(start_epoch, 1)
-    ds = epochs.flat_map(epoch)
+        ds = tf.data.Dataset.counter(start=start_epoch, dtype=tf.int64).flat_map(epoch)
+    else:  # one epoch, and its cardinality known (flat_map would lose it)
+        ds = epoch(tf.constant(0, tf.int64)) if start_epoch == 0 else src.dataset.take(0)
     if offset:
         ds = ds.skip(offset)
     positions = tf.data.Dataset.counter(start=first, dtype=tf.int64)

@@ -167,3 +167,8 @@ def test_tfds_resume_skips_whole_epochs_and_gives_the_uninterrupted_batches(tfds
     # Batch 10**9 (epoch 4 * 10**8): there at once, the epochs before it not read.
     (x, y), = list(data.resume_dataset(ds, 10**9).take(1))
     assert x.shape == (16, 8, 8, 3) and y.shape == (16,)
+    # One epoch (repeat=False) keeps its known number of batches.
+    ds, _ = data.load_dataset(_TFDS_NAME, data_dir=tfds_dir, resolution=8,
+                              global_batch_size=16, seed=3, repeat=False,
+                              drop_remainder=False)
+    assert int(ds.cardinality()) == 3 and int(data.resume_dataset(ds, 2).cardinality()) == 1
