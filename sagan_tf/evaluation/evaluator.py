@@ -151,17 +151,18 @@ def run_evaluation(settings, verbose=1):
     elif config is not None and num_classes != config.num_classes:
         raise EvalError(f"--num_classes={num_classes} but the run in {s.model_dir} has "
                         f"{config.num_classes} classes.")
-    dataset = s.dataset or (config.dataset if config else None)
+    # The real data first: a bad split or file fails now, not after a classifier is trained.
+    reference = reference_stats.load_reference_stats(s.reference) if s.reference else None
+    dataset = (s.dataset or (config.dataset if config else None)
+               or (reference.protocol.get("dataset") if reference else None))
     if dataset is None:
         raise EvalError("The dataset of the real images is unknown: pass --dataset.")
     data_dir = s.data_dir or (config.data_dir if config else None)
     real_split = s.real_split or real_data.default_real_split(dataset)
     domain_path = s.domain_classifier_path or (run.domain_classifier if run else None)
 
-    # The real data first: a bad split or file fails now, not after a classifier is trained.
-    reference, counter = None, None
-    if s.reference:
-        reference = reference_stats.load_reference_stats(s.reference)
+    counter = None
+    if reference is not None:
         real_split = reference.split or "ref"
     else:
         counter = real_data.CountingBatches(real_data.real_batches(
@@ -177,7 +178,7 @@ def run_evaluation(settings, verbose=1):
         offline=s.offline or None,  # False: $SAGAN_OFFLINE decides
         verbose=verbose)
     if reference is not None:
-        reference_stats.check_reference(reference, classifier, source.resolution)
+        reference_stats.check_reference(reference, classifier, source.resolution, dataset)
     results = evaluate_source(source, counter, classifier, s, num_classes,
                               reference=reference)
     results = protocols.with_protocols(results, s.num_samples, real_split)

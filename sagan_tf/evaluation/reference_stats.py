@@ -155,9 +155,10 @@ def load_reference_stats(path):
         protocol=protocol, path=path)
 
 
-def check_reference(stats, classifier, resolution):
+def check_reference(stats, classifier, resolution, dataset=None):
     """Raises `EvalError` naming the mismatch unless `stats` were made with `classifier`
-    (name, weights, input size, feature size) from images at `resolution`."""
+    (name, weights, input size, feature size) from images at `resolution` (and of
+    `dataset`, when given)."""
     where = f"The reference statistics {stats.path or ''}".rstrip()
     dim = int(stats.mean.shape[0])
     if dim != classifier.num_features:
@@ -175,7 +176,8 @@ def check_reference(stats, classifier, resolution):
                weights_hash(classifier)),
               ("classifier input size", protocol.get("input_size"),
                list(classifier.input_size)),
-              ("resolution", protocol.get("resolution"), int(resolution))]
+              ("resolution", protocol.get("resolution"), int(resolution)),
+              ("dataset", protocol.get("dataset"), dataset)]
     for name, recorded, actual in checks:
         if recorded is not None and actual is not None and recorded != actual:
             raise EvalError(f"{where} were made with {name} {recorded!r}, but this "

@@ -13,8 +13,7 @@ import numpy as np
 import pytest
 
 from sagan_tf.data import digits_arrays
-from sagan_tf.evaluation import EvalError, load_reference_stats
-from sagan_tf.evaluation.reference_run import ReferenceSettings
+from sagan_tf.evaluation import load_reference_stats
 from sagan_tf.metrics import classifier_loaders, weights_hash
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -60,10 +59,3 @@ def test_writes_the_statistics_and_the_protocol(classifier_path, tmp_path):
             stats.protocol["resolution"], stats.protocol["num_images"]) == (
                 "digits", "test", 32, 359)
 
-
-def test_required_settings_are_named():
-    """The program turns this EvalError into one line `sagan-fid-stats: error: ...`."""
-    with pytest.raises(EvalError, match="`--output` is required"):
-        ReferenceSettings(dataset="digits", resolution=32)
-    with pytest.raises(EvalError, match="`num_images` must be at least 2"):
-        ReferenceSettings(dataset="digits", resolution=32, output="x.npz", num_images=1)

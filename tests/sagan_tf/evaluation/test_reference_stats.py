@@ -110,6 +110,10 @@ def test_a_file_of_another_classifier_or_resolution_is_refused_by_name(tiny_clas
     with pytest.raises(EvalError, match="resolution 10, but this evaluation has "
                                         "resolution 32"):
         reference_stats.check_reference(stats, tiny_classifier, resolution=32)
+    with pytest.raises(EvalError, match="dataset 'toy', but this evaluation has dataset "
+                                        "'digits'"):
+        reference_stats.check_reference(stats, tiny_classifier, 10, dataset="digits")
+    reference_stats.check_reference(stats, tiny_classifier, 10, dataset="toy")
     other = classifier_loaders.keras_classifier(keras.Sequential([  # 6 features too
         keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
         keras.layers.Dense(6, name="features"), keras.layers.Dense(3)], name="tiny_cnn"))
