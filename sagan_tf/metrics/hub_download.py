@@ -64,7 +64,7 @@ def resolve_module(handles, cache_dir=None, offline=None, what=None, stream=None
           "(once; --offline or SAGAN_OFFLINE=1 forbid it)...", file=stream, flush=True)
     start = time.time()
     try:
-        with _cache_dir_env(cache_dir):
+        with _hub_env(cache_dir, progress=hasattr(stream, "isatty") and stream.isatty()):
             path = tensorflow_hub.resolve(handle)
     except Exception as e:  # urllib, tarfile and tensorflow_hub errors alike
         raise HubDownloadError(f"Downloading {handle} through tensorflow_hub failed "
@@ -75,15 +75,21 @@ def resolve_module(handles, cache_dir=None, offline=None, what=None, stream=None
 
 
 @contextlib.contextmanager
-def _cache_dir_env(cache_dir):
-    """`TFHUB_CACHE_DIR=cache_dir` while tensorflow_hub resolves: the documented way to
-    choose its cache (the variable wins over its `--tfhub_cache_dir` flag)."""
-    old = os.environ.get("TFHUB_CACHE_DIR")
-    os.environ["TFHUB_CACHE_DIR"] = cache_dir
+def _hub_env(cache_dir, progress):
+    """tensorflow_hub's documented environment variables while it resolves:
+    `TFHUB_CACHE_DIR=cache_dir` (it wins over its `--tfhub_cache_dir` flag) and, on a
+    terminal, `TFHUB_DOWNLOAD_PROGRESS=1` (its progress line, redrawn in place; else it
+    logs progress every 15 s at INFO)."""
+    changes = {"TFHUB_CACHE_DIR": cache_dir}
+    if progress:
+        changes["TFHUB_DOWNLOAD_PROGRESS"] = "1"
+    old = {name: os.environ.get(name) for name in changes}
+    os.environ.update(changes)
     try:
         yield
     finally:
-        if old is None:
-            os.environ.pop("TFHUB_CACHE_DIR", None)
-        else:
-            os.environ["TFHUB_CACHE_DIR"] = old
+        for name, value in old.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -121,3 +121,13 @@ def test_offline_follows_the_argument_then_the_environment(monkeypatch):
     assert not hub_download.is_offline()
     monkeypatch.setenv(hub_download.OFFLINE_ENV, "true")
     assert hub_download.is_offline() and not hub_download.is_offline(False)
+
+
+def test_the_cache_directory_reaches_tensorflow_hub_only_while_it_resolves(
+        server, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path / "users_cache"))
+    path = hub_download.resolve_module(server.handle, str(tmp_path / "given"))
+    assert path == os.path.join(str(tmp_path / "given"),
+                                compat.tfhub_cache_folder(server.handle))
+    assert os.environ["TFHUB_CACHE_DIR"] == str(tmp_path / "users_cache")
+    assert not os.path.exists(tmp_path / "users_cache")
