@@ -75,6 +75,20 @@ def test_standing_statistics_are_the_numpy_average_of_the_passes_batch_statistic
     assert not np.allclose(again.get_layer("dense").u.numpy(), before["dense/sn_u"])
 
 
+def test_an_unconditional_generator_runs_on_z_alone():
+    config = TrainConfig(model_dir="unused", batch_size=4, unconditional=True,
+                         **{k: v for k, v in CONFIG.items()
+                            if k not in ("num_classes", "class_names", "batch_size")})
+    generator = build_generator(config)
+    assert len(generator.inputs) == 1
+    inputs = _record_inputs(batch_norms(generator))
+    assert apply_standing_stats(generator, 2, 4, None) == 7
+    bn = batch_norms(generator)[-1]
+    passes = inputs[id(bn)]
+    np.testing.assert_allclose(bn.moving_variance.numpy(),
+                               np.mean([x.var(axis=0) for x in passes], axis=0), rtol=1e-4)
+
+
 def test_invalid_arguments():
     generator = _generator()
     with pytest.raises(ValueError, match="`num_passes` must be a positive integer"):
