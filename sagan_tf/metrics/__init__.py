@@ -4,7 +4,8 @@ the classifiers whose outputs they read (the evaluation run is `sagan_tf.evaluat
 The metrics are computed with TF-GAN's own evaluation functions (loaded by
 `sagan_tf.metrics.tfgan_eval`, since `import tensorflow_gan` fails on
 TensorFlow >= 2.16) from a classifier's logits and pooled activations, in float64.
-The classifier comes from a local path or the TF-Hub cache.
+The classifier comes from a local path or the TF-Hub cache, where `tensorflow_hub`
+downloads it when missing unless offline (`hub_download`).
 
 Modules:
 - `scores`: `inception_score`, `frechet_distance` (and `frechet_distance_from_moments`
@@ -15,7 +16,9 @@ Modules:
 - `classifier`: `Classifier`, the images -> (logits, activations) wrapper.
 - `classifier_loaders`: TF-GAN's Inception TF-Hub module, any SavedModel, Keras
   models; `load_classifier` for the `--classifier` flag.
-- `hub_cache`: where `tensorflow_hub` caches a module.
+- `hub_cache`: where `tensorflow_hub` caches a module; `hub_download`: a module from
+  the cache or downloaded there (`--offline`, `SAGAN_OFFLINE=1` forbid it).
+- `saved_model_calls`: how a loaded SavedModel classifier is called.
 - `domain_classifier`: a small CNN trained on the data set itself, for data where
   Inception does not fit (`--classifier=domain`).
 - `streaming`: `compute_activations` / `generate_activations`, running a
@@ -30,7 +33,8 @@ classifier = metrics.load_classifier("/path/to/inception")  # untarred TF-Hub mo
 results = evaluation.evaluate(generate_fn, real_batches, classifier,
                            num_samples=10000, batch_size=100, num_classes=1000)
 # {"inception_score": ..., "fid": ..., "kid": ..., "kid_std": ...,
-#  "intra_fid": ..., "class_accuracy": None}
+#  "intra_fid": ..., "class_accuracy": None, "precision": ..., "recall": ...,
+#  "density": ..., "coverage": ...}
 ```
 """
 
