@@ -10,6 +10,8 @@ through the package's own programs (`sagan-train`, `sagan-eval --classifier=doma
 `sagan-sample`, run as `python -m` so no installed entry point is needed); one domain
 classifier, trained once on the full training split, measures every run against the
 held-out test split (359 images, the same for every run): FID, KID and class accuracy.
+For scale, the same classifier also measures real images against the held-out split:
+the 143 training images the runs saw, and the whole training split (`real_floor`).
 The runs alternate between the arms (seed 0 without, seed 0 with, seed 1 ...) and
 `results.json` is rewritten after each, so a study cut short stays balanced.
 
@@ -73,6 +75,25 @@ def train_and_evaluate(arm, policy, seed, args, classifier_path):
     return result
 
 
+def data_floor(classifier_path, train_fraction):
+    """FID / KID of real images against the held-out split, same classifier: the
+    training subset the runs saw, and the whole training split."""
+    from sagan_tf import metrics  # pylint: disable=import-outside-toplevel
+    from sagan_tf.data import digits_arrays  # pylint: disable=import-outside-toplevel
+
+    classifier, _ = metrics.load_or_train_domain_classifier(classifier_path)
+    test = metrics.compute_activations(classifier, [digits_arrays("test", 32)[0]],
+                                       progress=False)[1]
+    out = {}
+    for name, fraction in (("train_subset", train_fraction), ("train_split", 1.0)):
+        images = digits_arrays("train", 32, train_fraction=fraction)[0]
+        acts = metrics.compute_activations(classifier, [images], progress=False)[1]
+        kid, kid_std = metrics.kernel_distance(acts, test)
+        out[name] = {"num_images": len(images), "fid": metrics.frechet_distance(acts, test),
+                     "kid": kid, "kid_std": kid_std}
+    return out
+
+
 def summary(runs):
     out = {}
     for arm, _ in ARMS:
@@ -102,6 +123,14 @@ def table(stats):
     return "\n".join(rows)
 
 
+def _write(args, stats, runs, floor, start, load_start):
+    with open(os.path.join(args.docs, "results.json"), "w") as f:
+        json.dump({"args": vars(args), "summary": stats, "runs": runs, "real_floor": floor,
+                   "wall_seconds": round(time.time() - start, 1),
+                   "load_average_at_start": load_start,
+                   "load_average_now": os.getloadavg()}, f, indent=2)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=1000)
@@ -123,17 +152,16 @@ def main():
     os.makedirs(args.docs, exist_ok=True)
     classifier_path = os.path.join(args.out, "domain_classifier.keras")
     start, load_start = time.time(), os.getloadavg()
-    runs = []
+    runs, floor = [], None
     for seed in [int(s) for s in args.seeds.split(",")]:
         for arm, policy in ARMS:
             runs.append(train_and_evaluate(arm, policy, seed, args, classifier_path))
             stats = summary(runs)
-            with open(os.path.join(args.docs, "results.json"), "w") as f:
-                json.dump({"args": vars(args), "summary": stats, "runs": runs,
-                           "wall_seconds": round(time.time() - start, 1),
-                           "load_average_at_start": load_start,
-                           "load_average_now": os.getloadavg()}, f, indent=2)
+            _write(args, stats, runs, floor, start, load_start)
             print(table(stats), flush=True)
+    floor = data_floor(classifier_path, args.train_fraction)
+    _write(args, stats, runs, floor, start, load_start)
+    print(f"real images against the held-out split: {floor}")
     print(f"wall time {(time.time() - start) / 60:.1f} min; domain classifier test "
           f"accuracy: {runs[0].get('classifier_test_accuracy')}")
 
