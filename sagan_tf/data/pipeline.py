@@ -28,6 +28,7 @@ that epoch: at most one epoch of reading, whatever the step.
 """
 
 import dataclasses
+import functools
 import weakref
 
 import numpy as np
@@ -40,7 +41,8 @@ class _Source:
 
     An index source (`indexed`) is random access: `to_example(index)` for any index in
     `0 .. num_examples - 1`. A streamed one has a `dataset` of raw elements (encoded TFDS
-    images with labels) and `shuffle_fn(dataset, seed)`, applied before repeat.
+    images with labels) and `shuffle_fn(dataset, seed)`, which shuffles one epoch of it
+    (`seed`: an int64 scalar tensor, the epoch's op seed).
     `to_example` maps an element to a pair (float32 image [H, W, 3] in [-1, 1] at its own
     size, int32 label).
     """
@@ -81,11 +83,10 @@ def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_
     `start_batch` on (see the module docstring)."""
     if seed is None:  # unseeded: a fresh order (and flips) for this dataset
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
-    build = lambda start: _build(src, resolution=resolution,  # noqa: E731
-                                 global_batch_size=global_batch_size, shuffle=shuffle,
-                                 seed=seed, random_flip=random_flip,
-                                 drop_remainder=drop_remainder, repeat=repeat,
-                                 start_batch=start)
+    build = functools.partial(_build, src, resolution=resolution,
+                              global_batch_size=global_batch_size, shuffle=shuffle,
+                              seed=seed, random_flip=random_flip,
+                              drop_remainder=drop_remainder, repeat=repeat)
     ds = build(start_batch)
     _RESUMABLE[ds] = build
     return ds
@@ -130,8 +131,8 @@ def _data_keys(seed):
     return words
 
 
-def _build(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
-           drop_remainder, repeat, start_batch):
+def _build(src, start_batch, *, resolution, global_batch_size, shuffle, seed, random_flip,
+           drop_remainder, repeat):
     def model_input(image, label):
         image = resize_center_crop(image, resolution)
         image = tf.ensure_shape(image, [resolution, resolution, 3])
