@@ -21,7 +21,7 @@ NETWORKS = {"generator_overrides": "generator", "discriminator_overrides": "disc
 RESUMABLE = frozenset({
     "model_dir", "data_dir", "steps", "strategy", "num_cpu_devices", "deterministic",
     "checkpoint_every", "keep_checkpoints", "sample_every", "log_every", "eval_every",
-    "eval_num_samples", "eval_classifier"})
+    "eval_num_samples", "eval_classifier", "eval_reference", "jit_compile", "g_lr", "d_lr"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,8 +54,15 @@ class TrainConfig:
     batch_size: int = setting(64, "Global batch per D step, split across all replicas.")
     steps: int = setting(1000, "Training iterations (G steps) in total.")
     d_steps: int = setting(1, f"D steps per G step (SAGAN: 1; at most {noise.MAX_D_STEPS}).")
-    g_lr: float = setting(1e-4, "Generator Adam learning rate (TTUR: 1e-4).")
-    d_lr: float = setting(4e-4, "Discriminator Adam learning rate (TTUR: 4e-4).")
+    grad_accum: int = setting(1, "Gradient accumulation: each D and G update sums the "
+                              "gradients of this many micro-batches of --batch_size and "
+                              "applies them once (effective batch grad_accum x "
+                              "batch_size; batch-norm statistics per micro-batch, as in "
+                              "BigGAN).")
+    g_lr: float = setting(1e-4, "Generator Adam learning rate (TTUR: 1e-4; may be "
+                          "lowered on resume, e.g. after a divergence).")
+    d_lr: float = setting(4e-4, "Discriminator Adam learning rate (TTUR: 4e-4; may be "
+                          "lowered on resume).")
     beta1: float = setting(0.0, "Adam beta_1 of both optimizers (SAGAN: 0).")
     beta2: float = setting(0.9, "Adam beta_2 of both optimizers (SAGAN: 0.9).")
     ema_decay: float | None = setting(0.999, "Decay of the generator's weight EMA used for "
@@ -67,8 +74,14 @@ class TrainConfig:
                             "TF_CONFIG's cluster.", choices=STRATEGIES)
     num_cpu_devices: int = setting(0, "Split the CPU into this many logical devices (for "
                                    "mirrored training without GPUs).")
-    mixed_precision: str = setting("float32", "Keras dtype policy of the networks.",
+    mixed_precision: str = setting("float32", "Keras dtype policy of the networks "
+                                   "(mixed_float16: dynamic loss scaling; spectral norm "
+                                   "and batch-norm statistics stay float32).",
                                    choices=PRECISIONS)
+    jit_compile: bool = setting(False, "Compile the training step with XLA (Keras' "
+                                "compile(jit_compile=True)). Off by default on every "
+                                "device (Keras' 'auto' would turn it on for a single GPU "
+                                "only), so a run computes the same way wherever it runs.")
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
                         "sample grids (which show the z of `sagan-sample --seed`).")
     random_flip: bool = setting(False, "Random left-right flips of the data.")
@@ -96,6 +109,10 @@ class TrainConfig:
     eval_classifier: str = setting("domain", "Classifier of the evaluations during "
                                    "training: 'domain', 'inception' or a path (see "
                                    "sagan-eval).")
+    eval_reference: str | None = setting(
+        None, "Reference statistics (sagan-fid-stats) the evaluations during training "
+        "compare with instead of running the classifier over the real images each time.",
+        kind="str")
     num_classes: int | None = setting(None, "", flag=False)
     class_names: tuple = setting((), "", flag=False)
 
@@ -103,7 +120,7 @@ class TrainConfig:
         if not self.model_dir:
             raise ValueError("`model_dir` must be set (the run's directory). "
                              f"Received: model_dir={self.model_dir!r}")
-        positive = ("batch_size", "steps", "d_steps", "checkpoint_every",
+        positive = ("batch_size", "steps", "d_steps", "grad_accum", "checkpoint_every",
                     "keep_checkpoints", "sample_every", "log_every")
         for name in positive:
             value = getattr(self, name)
@@ -150,6 +167,11 @@ class TrainConfig:
     def conditional(self):
         """Whether the model is class-conditional (False: `unconditional`)."""
         return not self.unconditional
+
+    @property
+    def examples_per_step(self):
+        """Examples one training iteration consumes: batch_size x d_steps x grad_accum."""
+        return self.batch_size * self.d_steps * self.grad_accum
 
     def network_settings(self, network):
         """The effective settings of "generator" or "discriminator" (preset + overrides)."""
@@ -237,11 +259,13 @@ def build_generator(config):
 
 
 def compile_model(model, config):
-    """Compiles `model` with the config's TTUR Adam optimizers and D steps."""
+    """Compiles `model` with the config's TTUR Adam optimizers, D steps, gradient
+    accumulation and XLA choice."""
     model.compile(
         g_optimizer=keras.optimizers.Adam(config.g_lr, beta_1=config.beta1, beta_2=config.beta2),
         d_optimizer=keras.optimizers.Adam(config.d_lr, beta_1=config.beta1, beta_2=config.beta2),
-        d_steps_per_g_step=config.d_steps)
+        d_steps_per_g_step=config.d_steps, grad_accum=config.grad_accum,
+        jit_compile=config.jit_compile)
 
 
 def _num_classes(config):

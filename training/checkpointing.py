@@ -7,7 +7,9 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf import storage
-from sagan_tf.run_dir import RESTORE_ERRORS, CheckpointError, RunDir, make_checkpoint
+from sagan_tf.run_dir import (RESTORE_ERRORS, CheckpointError, RunDir, check_checkpoint_kind,
+                              make_checkpoint)
+from training import divergence
 
 
 class CheckpointWriter:
@@ -24,6 +26,9 @@ class CheckpointWriter:
     missing or garbled one), and a newest checkpoint that does not restore is moved to
     checkpoints/damaged/ with a warning that names it, and the next older one is used.
     Only checkpoints of this run directory are ever rotated away.
+
+    No checkpoint is written from a state with a NaN or inf in any variable it holds:
+    `save` raises `divergence.DivergenceError` instead, naming the last good one.
     """
 
     def __init__(self, model, model_dir, max_to_keep, chief=True):
@@ -31,12 +36,16 @@ class CheckpointWriter:
         self.run_dir = RunDir(model_dir)
         self.directory = self.run_dir.checkpoints
         self.checkpoint = make_checkpoint(model)
+        self._conditional = model.conditional
         self._iterations = model.g_optimizer.iterations
         self._max_to_keep = max_to_keep
         if chief:
             self.run_dir.repair_checkpoint_state()
         self._manager = self._new_manager()
+        self._finite = divergence.FiniteCheck(model)
         self.last_saved_step = None
+        #: The chief's newest checkpoint written or restored (None: none yet).
+        self.last_saved_path = None
 
     def _new_manager(self):
         return tf.train.CheckpointManager(self.checkpoint, self.directory,
@@ -62,6 +71,8 @@ class CheckpointWriter:
                     "that restores. To start again from step 0 in this model_dir, move "
                     "config.json and checkpoints/ away; or train in another --model_dir.")
             return 0
+        # Another kind of model (conditional/unconditional) is refused, not set aside.
+        check_checkpoint_kind(candidates[-1], self._conditional)
         failures = []
         for prefix in reversed(candidates):
             try:
@@ -82,11 +93,28 @@ class CheckpointWriter:
         if failures:
             self._manager = self._new_manager()  # it read the state file before the move
         self.last_saved_step = self.step
+        self.last_saved_path = prefix
         return self.step
 
+    def non_finite_variables(self):
+        """The names of the checkpointed variables holding NaN or inf (empty: none)."""
+        return self._finite.non_finite()
+
+    def divergence_message(self, what):
+        """`divergence.message` at the current step, naming the last good checkpoint."""
+        return divergence.message(self.step, what, self.last_saved_step, self.last_saved_path)
+
     def save(self):
-        """Saves the current state, numbered by the step; returns the chief's path."""
+        """Saves the current state, numbered by the step; returns the chief's path.
+
+        Raises:
+            divergence.DivergenceError: a variable is not finite (nothing is written).
+        """
         step = self.step
+        bad = self.non_finite_variables()
+        if bad:
+            raise divergence.DivergenceError(
+                self.divergence_message(divergence.describe({}, bad)))
         if self.chief:
             path = self._manager.save(checkpoint_number=step)
         else:
@@ -98,4 +126,5 @@ class CheckpointWriter:
                 shutil.rmtree(tmp, ignore_errors=True)
             path = None
         self.last_saved_step = step
+        self.last_saved_path = path
         return path

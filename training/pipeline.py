@@ -28,7 +28,7 @@ def load(config):
     tf.random.set_seed(config.seed)
     dataset, info = load_dataset(
         config.dataset, resolution=config.resolution,
-        global_batch_size=config.batch_size * config.d_steps, data_dir=config.data_dir,
+        global_batch_size=config.examples_per_step, data_dir=config.data_dir,
         seed=config.seed, random_flip=config.random_flip,
         train_fraction=config.train_fraction, unconditional=config.unconditional)
     if info.unconditional and config.num_classes is not None:

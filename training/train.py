@@ -22,6 +22,7 @@ from sagan_tf.run_dir import RunDir
 from sagan_tf.run_lock import RunLock
 from sagan_tf.train_config import TrainConfig, resume_config
 from training import pipeline, trainer
+from training.divergence import DivergenceError
 from training import strategy as strategy_lib
 
 settings.define_flags(TrainConfig)
@@ -65,7 +66,8 @@ def main(argv):
             evaluations = trainer.eval_callback(config) if chief and config.eval_every else None
             model = trainer.build(config, strategy)
             _, stopped_by = trainer.fit(config, strategy, dataset, model, evaluations)
-    except (ValueError, OSError, tf.errors.OpError, metrics.ClassifierNotFoundError) as e:
+    except (ValueError, OSError, tf.errors.OpError, metrics.ClassifierNotFoundError,
+            DivergenceError) as e:
         # What the user can fix, in one line: a setting, a file, the run directory.
         logging.debug("sagan-train failed", exc_info=True)  # the traceback with -v 1
         sys.exit(f"sagan-train: error: {e}")

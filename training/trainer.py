@@ -11,6 +11,7 @@ from training import callbacks as cb
 from training import pipeline, summaries
 from training import strategy as strategy_lib
 from training.checkpointing import CheckpointWriter
+from training.divergence import DivergenceError
 from training.eval_callback import EvalCallback
 
 
@@ -44,6 +45,7 @@ def fit(config, strategy, dataset, model, evaluations=None):
     chief = strategy_lib.is_chief(strategy)
     checkpoints = CheckpointWriter(model, config.model_dir, config.keep_checkpoints, chief)
     start = checkpoints.restore_latest()
+    _set_learning_rates(model, config)  # the checkpoint restored the saved ones
     logging.info("%s; %s.", strategy_lib.describe(strategy),
                  f"resumed at step {start}" if start else "new run")
     if start >= config.steps:  # the saved config (and its --steps) stays as it is
@@ -54,19 +56,22 @@ def fit(config, strategy, dataset, model, evaluations=None):
         RunDir(config.model_dir).save_config(config)
 
     dataset = pipeline.resume(dataset, start)
-    dataset = pipeline.order_for_replicas(dataset, config.d_steps,
+    # Each D step's slice is grad_accum micro-batches: reorder per micro-batch.
+    dataset = pipeline.order_for_replicas(dataset, config.d_steps * config.grad_accum,
                                           strategy.num_replicas_in_sync)
     saver = cb.PeriodicCheckpoint(checkpoints, config.checkpoint_every)
     stopper = cb.StopOnSignal()
-    callbacks = [cb.PerStepMetrics()]
+    # The guard right after the step: no other callback sees a diverged one.
+    callbacks = [cb.PerStepMetrics(), cb.DivergenceGuard(checkpoints)]
     if chief:
         callbacks += [cb.ProgressBar()] + _chief_callbacks(config, start)
         if evaluations is None and config.eval_every:
             evaluations = eval_callback(config)
         callbacks += [evaluations] if evaluations is not None else []
     callbacks += [saver, stopper]  # the stopper last: it restores the handlers after the save
-    logging.info("Training steps %d to %d (global batch %d x %d D steps).", start + 1,
-                 config.steps, config.batch_size, config.d_steps)
+    logging.info("Training steps %d to %d (global batch %d x %d D steps x %d accumulated "
+                 "micro-batches).", start + 1, config.steps, config.batch_size,
+                 config.d_steps, config.grad_accum)
     try:
         model.fit(dataset, epochs=1, steps_per_epoch=config.steps - start, shuffle=False,
                   callbacks=callbacks, verbose=1 if chief else 0)
@@ -75,7 +80,18 @@ def fit(config, strategy, dataset, model, evaluations=None):
         saver.save_if_needed()  # a step either ran whole or not at all
         stopper.restore()
         raise
+    except DivergenceError as e:  # nothing is saved: the state is not finite
+        stopper.restore()
+        logging.error("%s", e)
+        raise
     return checkpoints.step, stopper.received
+
+
+def _set_learning_rates(model, config):
+    """The config's learning rates, which may change when a run resumes (after a
+    divergence, say): a checkpoint holds the optimizers' own."""
+    model.g_optimizer.learning_rate = config.g_lr
+    model.d_optimizer.learning_rate = config.d_lr
 
 
 def _chief_callbacks(config, start):
@@ -109,10 +125,16 @@ def eval_callback(config):
             resolution=config.resolution, num_classes=config.num_classes,
             domain_classifier_path=RunDir(config.model_dir).domain_classifier)
         settings = evaluation.EvalSettings(num_samples=config.eval_num_samples)
-        real = evaluation.real_batches(config.dataset, config.resolution, settings.batch_size,
-                                       data_dir=config.data_dir)
+        reference, real = None, None
+        if config.eval_reference:  # checked now, not after training a while
+            reference = evaluation.load_reference_stats(config.eval_reference)
+            evaluation.check_reference(reference, classifier, config.resolution)
+        else:
+            real = evaluation.real_batches(config.dataset, config.resolution,
+                                           settings.batch_size, data_dir=config.data_dir)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     return EvalCallback(classifier, real, config.num_classes, config.model_dir,
                         every_n_steps=config.eval_every, num_samples=settings.num_samples,
-                        is_chief=True)
+                        is_chief=True, reference=reference,
+                        real_split=evaluation.default_real_split(config.dataset))

@@ -60,14 +60,16 @@ def test_sigterm_saves_the_step_reached_and_the_next_run_resumes_there(tiny, tmp
 
 
 @pytest.mark.slow
-def test_two_mirrored_replicas_train_like_one_device(tiny, tmp_path):
-    """The whole program on the two logical CPUs (2 D steps, synchronized BN) against
-    one device with the same global batch: the same losses, up to float rounding
-    amplified by Adam."""
+@pytest.mark.parametrize("grad_accum", [1, 2])
+def test_two_mirrored_replicas_train_like_one_device(tiny, tmp_path, grad_accum):
+    """The whole program on the two logical CPUs (2 D steps, synchronized BN, with and
+    without gradient accumulation) against one device with the same global batch: the
+    same losses, up to float rounding amplified by Adam."""
     losses = {}
     for name, strategy in (("one", None),
                            ("two", strategy_lib.mirrored(["/cpu:0", "/cpu:1"]))):
-        config = tiny.config(tmp_path / name, steps=4, d_steps=2, checkpoint_every=100,
+        config = tiny.config(tmp_path / name, steps=4, d_steps=2, grad_accum=grad_accum,
+                             checkpoint_every=100,
                              sample_every=100, num_classes=None, class_names=(),
                              generator_overrides=dict(channels=[16, 16, 16],
                                                       synchronized_bn=True))
@@ -106,6 +108,8 @@ def test_eval_every_evaluates_at_those_steps_and_keeps_the_best_fid(tiny, tmp_pa
     with open(tmp_path / "run" / "eval.jsonl") as f:
         lines = [json.loads(line) for line in f]
     assert [line["step"] for line in lines] == [2, 4]
+    assert lines[0]["protocols"]["fid"] == "fid60_test"  # digits: the held-out split
+    assert lines[0]["fid60_test"] == lines[0]["fid"]
     best = min(lines, key=lambda line: line["fid"])
     with open(tmp_path / "run" / "best_fid" / "best_fid.json") as f:
         kept = json.load(f)

@@ -1,6 +1,7 @@
 """Keras callbacks of the training program, one class per module."""
 
 from training.callbacks.attention_maps import AttentionMaps
+from training.callbacks.divergence_guard import DivergenceGuard
 from training.callbacks.loss_csv import LossCSVLogger
 from training.callbacks.periodic_checkpoint import PeriodicCheckpoint
 from training.callbacks.per_step_metrics import PerStepMetrics
@@ -9,5 +10,5 @@ from training.callbacks.sample_grid import SampleGrid
 from training.callbacks.scalar_summaries import ScalarSummaries
 from training.callbacks.stop_on_signal import StopOnSignal
 
-__all__ = ["AttentionMaps", "LossCSVLogger", "PerStepMetrics", "PeriodicCheckpoint",
-           "ProgressBar", "SampleGrid", "ScalarSummaries", "StopOnSignal"]
+__all__ = ["AttentionMaps", "DivergenceGuard", "LossCSVLogger", "PerStepMetrics",
+           "PeriodicCheckpoint", "ProgressBar", "SampleGrid", "ScalarSummaries", "StopOnSignal"]
