@@ -162,7 +162,7 @@ def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
         expected = ["flag --batch_size=eight"]
     else:
         flags = ["--eval_every=2", "--eval_classifier=inception"]
-        env = dict(TFHUB_CACHE_DIR=str(tmp_path / "empty_cache"))
+        env = dict(TFHUB_CACHE_DIR=str(tmp_path / "empty_cache"), SAGAN_OFFLINE="1")
         expected = ["Classifier not found", "--classifier=inception"]
     code, _, err = _finish(_start(run, "--steps=2", *flags, **env), timeout=120)
     assert code == 1
