@@ -10,6 +10,10 @@ Request builders (pure, testable offline) and thin senders:
     body = generate_json([0, 1, 2, 3], seed=7, truncation=0.5)
     images = json_response_images(predict_rest(body, rest_url("localhost:8501")))
 
+For an unconditional model the labels are None: `predict_request(z)`,
+`generate_request(None, seed=7, num_images=4)`, `generate_json(None, seed=7,
+num_images=4)`.
+
 REST notes (TF Serving's JSON parser): `serving_default` accepts the row
 ("instances") and the columnar ("inputs") format; `generate` only "inputs", since its
 `seed` and `truncation` are scalars and every "instances" item must hold every input.
@@ -35,10 +39,11 @@ REST_FORMATS = ("instances", "inputs")
 
 def _z_and_labels(z, labels):
     z = np.asarray(z, np.float32)
-    labels = np.asarray(labels)
     if z.ndim != 2:
         raise ValueError(f"`z` must be a [N, latent_dim] array. Received: shape={z.shape}")
-    labels = _labels(labels)
+    if labels is None:  # an unconditional model
+        return z, None
+    labels = _labels(np.asarray(labels))
     if labels.shape[0] != z.shape[0]:
         raise ValueError("`z` and `labels` must have the same length N. Received: "
                          f"{z.shape[0]} rows of z and {labels.shape[0]} labels")
@@ -60,13 +65,13 @@ def _model_spec(request, model_name, signature_name, version):
         request.model_spec.version.value = int(version)
 
 
-def predict_request(z, labels, model_name=DEFAULT_MODEL_NAME, version=None,
+def predict_request(z, labels=None, model_name=DEFAULT_MODEL_NAME, version=None,
                     output_filter=()):
     """The gRPC `PredictRequest` of `serving_default` for (z, labels).
 
     Args:
         z: float [N, latent_dim].
-        labels: int [N] class ids.
+        labels: int [N] class ids; None for an unconditional model (z alone).
         model_name: the model's name in the server's config.
         version: a version number to pin, or None for the server's choice (latest).
         output_filter: output names to return (e.g. `["images"]`); empty = all.
@@ -78,28 +83,35 @@ def predict_request(z, labels, model_name=DEFAULT_MODEL_NAME, version=None,
     request = predict_pb2.PredictRequest()
     _model_spec(request, model_name, SERVING_DEFAULT, version)
     request.inputs["z"].CopyFrom(tf.make_tensor_proto(z))
-    request.inputs["labels"].CopyFrom(tf.make_tensor_proto(labels))
+    if labels is not None:
+        request.inputs["labels"].CopyFrom(tf.make_tensor_proto(labels))
     request.output_filter.extend(output_filter)
     return request
 
 
 def generate_request(labels, seed, truncation=None, model_name=DEFAULT_MODEL_NAME,
-                     version=None, output_filter=()):
+                     version=None, output_filter=(), num_images=None):
     """The gRPC `PredictRequest` of `generate` for (labels, seed[, truncation]).
 
     Args:
-        labels: int [N] class ids.
+        labels: int [N] class ids; None for an unconditional model.
         seed: int, the noise seed (int64).
         truncation: float, > 0 truncates z to [-truncation, truncation], <= 0 none;
             None leaves the input out (the signature's default, 0.0, applies).
         model_name, version, output_filter: as `predict_request`.
+        num_images: unconditional models only: N, the images to generate (None
+            leaves the input out: the signature's default, 1, applies).
 
     Returns:
         A `tensorflow_serving.apis.predict_pb2.PredictRequest`.
     """
+    _check_num_images(labels, num_images)
     request = predict_pb2.PredictRequest()
     _model_spec(request, model_name, GENERATE, version)
-    request.inputs["labels"].CopyFrom(tf.make_tensor_proto(_labels(labels)))
+    if labels is not None:
+        request.inputs["labels"].CopyFrom(tf.make_tensor_proto(_labels(labels)))
+    elif num_images is not None:
+        request.inputs["num_images"].CopyFrom(tf.make_tensor_proto(np.int32(num_images)))
     request.inputs["seed"].CopyFrom(tf.make_tensor_proto(np.int64(seed)))
     if truncation is not None:
         request.inputs["truncation"].CopyFrom(
@@ -108,12 +120,12 @@ def generate_request(labels, seed, truncation=None, model_name=DEFAULT_MODEL_NAM
     return request
 
 
-def predict_json(z, labels, request_format="instances"):
+def predict_json(z, labels=None, request_format="instances"):
     """The REST body of `serving_default` for (z, labels), as a dict.
 
     Args:
         z: float [N, latent_dim].
-        labels: int [N] class ids.
+        labels: int [N] class ids; None for an unconditional model (z alone).
         request_format: "instances" (row format: one {"z", "labels"} object per
             example; the response has "predictions") or "inputs" (columnar; the
             response has "outputs").
@@ -126,8 +138,13 @@ def predict_json(z, labels, request_format="instances"):
                          f"Received: request_format={request_format!r}")
     z, labels = _z_and_labels(z, labels)
     # float32 -> Python float (a double holding the float32 value exactly).
-    z_rows, label_list = z.tolist(), labels.tolist()
+    z_rows = z.tolist()
     body = {"signature_name": SERVING_DEFAULT}
+    if labels is None:
+        body[request_format] = ([{"z": zi} for zi in z_rows] if request_format == "instances"
+                                else {"z": z_rows})
+        return body
+    label_list = labels.tolist()
     if request_format == "instances":
         body["instances"] = [{"z": zi, "labels": li} for zi, li in zip(z_rows, label_list)]
     else:
@@ -135,18 +152,32 @@ def predict_json(z, labels, request_format="instances"):
     return body
 
 
-def generate_json(labels, seed, truncation=0.0):
+def generate_json(labels, seed, truncation=0.0, num_images=None):
     """The REST body of `generate` (columnar "inputs" format), as a dict.
 
     Args:
-        labels: int [N] class ids.
+        labels: int [N] class ids; None for an unconditional model.
         seed: int, the noise seed.
         truncation: float, > 0 truncates, <= 0 (default) none. Always sent: TF
             Serving's JSON parser needs every named input.
+        num_images: unconditional models only: N (default 1; always sent, as
+            `truncation`).
     """
+    _check_num_images(labels, num_images)
+    inputs = ({"num_images": 1 if num_images is None else int(num_images)}
+              if labels is None else {"labels": _labels(labels).tolist()})
     return {"signature_name": GENERATE,
-            "inputs": {"labels": _labels(labels).tolist(), "seed": int(seed),
+            "inputs": {**inputs, "seed": int(seed),
                        "truncation": float(np.float32(truncation))}}
+
+
+def _check_num_images(labels, num_images):
+    if labels is not None and num_images is not None:
+        raise ValueError("`num_images` is for unconditional models (labels=None); the "
+                         f"labels give N. Received: num_images={num_images}")
+    if num_images is not None and (isinstance(num_images, bool) or
+                                   not isinstance(num_images, (int, np.integer))):
+        raise ValueError(f"`num_images` must be an integer. Received: num_images={num_images!r}")
 
 
 def rest_url(host="localhost:8501", model_name=DEFAULT_MODEL_NAME, version=None):

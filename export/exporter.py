@@ -7,7 +7,8 @@
         variables/
         assets.extra/
           tf_serving_warmup_requests
-          sagan_tf.json        latent_dim, num_classes, resolution, class_names,
+          sagan_tf.json        latent_dim, num_classes (null: unconditional),
+                               unconditional, resolution, class_names,
                                max_batch_size, source
       2/ ...
 
@@ -31,7 +32,8 @@ from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
 from export import client, warmup
-from export.module import DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size
+from export.module import (DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size,
+                           declare_z_width)
 from sagan_tf import storage
 from sagan_tf.run_dir import RunDir, export_versions
 
@@ -125,10 +127,12 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
     """Writes `<export_base>/<version>/` (SavedModel, warmup, metadata) and models.config.
 
     Args:
-        generator: Keras model `[z, labels] -> images in [-1, 1]`.
+        generator: Keras model `[z, labels] -> images in [-1, 1]`, or `z -> images`
+            (unconditional).
         export_base: the directory TF Serving watches (created if needed).
         version: positive integer; None takes 1 + the highest existing version.
-        num_classes: number of classes.
+        num_classes: number of classes; None for an unconditional generator (the
+            signatures then take no labels, see `export.module`).
         class_names: optional class names, stored in the SavedModel and metadata.
         overwrite: replace an existing version instead of failing.
         model_name: the name in models.config and in the warmup requests.
@@ -153,9 +157,11 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
         storage.makedirs(tmp)
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         latent_dim = int(module.latent_dim.numpy())
+        declare_z_width(tmp, latent_dim)
         warmup.write_warmup_file(tmp, warmup.warmup_requests(
             latent_dim, num_classes, warmup_batch_sizes, model_name))
         info = {"latent_dim": latent_dim, "num_classes": num_classes,
+                "unconditional": num_classes is None,
                 "resolution": int(module.resolution.numpy()),
                 "class_names": [c.decode() for c in module.class_names.numpy()],
                 "max_batch_size": int(module.max_batch_size.numpy()),

@@ -9,22 +9,28 @@ Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
   `sagan_tf.noise.latents(seed, N, latent_dim, truncation)`, a stateless formula, so a
   seed always gives the same images; row i of z depends only on (seed, i).
 
+An unconditional generator (`z -> images`) has no labels input: `serving_default(z)`,
+and `generate(seed, truncation, num_images)` with num_images int32 scalar (default 1),
+the N that the labels give a conditional model.
+
 `images` = uint8(clip(round((images_float + 1) * 127.5), 0, 255)) in float32, round
 half to even, as `sagan_tf.grid.to_uint8`.
 
 The inputs are checked inside the graph (so the checks run under TF Serving too,
 not only in Python): labels in [0, num_classes), at least one and at most
-`max_batch_size`, z with latent_dim columns and as many rows as labels. z's signature
-shape is [-1, -1] on purpose: with a static width a wrong-width z would be rejected
-(Python) or fail inside a matmul (TF Serving) before the check could name the
-expected width. The batch limit bounds a request's memory (about 4 MiB of
+`max_batch_size`, z with latent_dim columns and as many rows as labels. The
+functions take z as [-1, -1] on purpose: with a static width a wrong-width z would be
+rejected (Python) or fail inside a matmul (TF Serving) before the check could name
+the expected width; the exporter then declares z as [-1, latent_dim] in the
+SignatureDef (`declare_z_width`), so a client reading the model's metadata from TF
+Serving learns z's width. The batch limit bounds a request's memory (about 4 MiB of
 activations per image at full width, so one request of a few thousand images could
 take a server down); the checks run before the generator, so a refused request
 never reaches it.
 
-The loaded object also carries the model's `latent_dim`, `num_classes`,
-`resolution`, `max_batch_size` (int64 scalars) and `class_names` (string
-[num_classes]) as variables.
+The loaded object also carries the model's `latent_dim`, `num_classes` (0 for an
+unconditional model), `resolution`, `max_batch_size` (int64 scalars) and
+`class_names` (string [num_classes]) as variables.
 
 The module tracks the tf.Variables that the signatures' graphs capture, not the
 Keras model: with the Keras 3 model as a tracked child, the SavedModel runs under
@@ -35,8 +41,9 @@ Keras' own `ExportArchive` tracks the captured variables for the same reason.
 """
 
 import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
 
-from sagan_tf import noise
+from sagan_tf import noise, storage
 from sagan_tf.layers.label_checks import check_num_classes, check_positive_int
 
 SERVING_DEFAULT = "serving_default"
@@ -51,12 +58,14 @@ def check_max_batch_size(max_batch_size):
 
 
 class GeneratorModule(tf.Module):
-    """Wraps a generator `[z, labels] -> images in [-1, 1]` for export.
+    """Wraps a generator `[z, labels] -> images in [-1, 1]` (or `z -> images`) for export.
 
     Args:
         generator: a built Keras model `[z float32 [N, latent_dim], labels int32 [N]]
-            -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`).
-        num_classes: number of classes the generator is conditioned on.
+            -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`), or
+            `z -> images` (unconditional).
+        num_classes: number of classes the generator is conditioned on; None for an
+            unconditional generator.
         class_names: optional names of the classes (stored in the SavedModel).
         max_batch_size: the most examples one request may hold; larger requests
             fail in the graph with a message that says to split them.
@@ -66,7 +75,14 @@ class GeneratorModule(tf.Module):
     def __init__(self, generator, num_classes, class_names=(),
                  max_batch_size=DEFAULT_MAX_BATCH_SIZE, name="sagan_generator"):
         super().__init__(name=name)
-        num_classes = check_num_classes(num_classes)
+        self.conditional = len(generator.inputs) > 1
+        if self.conditional == (num_classes is None):
+            raise ValueError(
+                "`num_classes` must be given for a class-conditional generator ([z, labels] "
+                "-> images) and None for an unconditional one (z -> images). Received: "
+                f"num_classes={num_classes} with a generator of {len(generator.inputs)} "
+                "input(s)")
+        num_classes = check_num_classes(num_classes) if self.conditional else 0
         max_batch_size = check_max_batch_size(max_batch_size)
         class_names = [str(c) for c in class_names]
         if class_names and len(class_names) != num_classes:
@@ -92,7 +108,8 @@ class GeneratorModule(tf.Module):
         self.max_batch_size = tf.Variable(max_batch_size, dtype=tf.int64, trainable=False,
                                           name="max_batch_size")
         self.class_names = tf.Variable(
-            tf.constant(class_names or [str(i) for i in range(num_classes)], tf.string),
+            tf.constant(class_names or [str(i) for i in range(num_classes)], tf.string,
+                        shape=[num_classes]),
             trainable=False, name="class_names")
 
         # Closures rather than decorated methods: they reach the generator without
@@ -122,6 +139,26 @@ class GeneratorModule(tf.Module):
                               stream=noise.SERVING)
             return _images(generator, z, labels)
 
+        @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="z")])
+        def serving_default_unconditional(z):
+            """z -> {images: uint8, images_float: float32 in [-1, 1]}."""
+            return _images(generator, self._checked_z(z), None)
+
+        one = tf.constant(1, tf.int32)
+
+        @tf.function(input_signature=[
+            tf.TensorSpec([], tf.int64, name="seed"),
+            tf.TensorSpec([], tf.float32, name="truncation"),
+            tf.TensorSpec([], tf.int32, name="num_images"),
+        ])
+        def generate_unconditional(seed, truncation=no_truncation, num_images=one):
+            """(seed[, truncation][, num_images]) -> the outputs of serving_default."""
+            n = self._checked_batch(num_images, "`num_images`", "images")
+            z = noise.latents(seed, n, self._latent_dim, truncation, stream=noise.SERVING)
+            return _images(generator, z, None)
+
+        if not self.conditional:
+            serving_default, generate = serving_default_unconditional, generate_unconditional
         self.serving_default = serving_default
         self.generate = generate
         captured = {}
@@ -134,31 +171,50 @@ class GeneratorModule(tf.Module):
         """The `signatures` argument of `tf.saved_model.save`."""
         return {SERVING_DEFAULT: self.serving_default, GENERATE: self.generate}
 
+    def _batch_checks(self, n, name, items):
+        """The checks 1 <= n <= max_batch_size of a request's batch size n."""
+        limit = self._max_batch_size
+        # sagan_tf's SelfAttention cannot run an empty batch; say so clearly.
+        return [tf.debugging.assert_positive(
+                    n, message=f"{name} must hold at least one {items}. Received N = 0"),
+                # N in the sentence itself (assert_less_equal would append it as
+                # "x = ..."); the format op is a few bytes per request.
+                tf.debugging.Assert(n <= limit, [tf.strings.format(
+                    f"{name} holds N = {{}} examples; this export serves at most "
+                    f"{limit} per request (max_batch_size). Split the request, or "
+                    "re-export with --max_batch_size.", n)])]
+
+    def _checked_batch(self, n, name, items):
+        """`n` (a scalar batch size) after the checks of `_batch_checks`."""
+        with tf.control_dependencies(self._batch_checks(n, name, items)):
+            return tf.identity(n)
+
     def _checked_labels(self, labels):
-        k, limit = self._num_classes, self._max_batch_size
+        k = self._num_classes
         message = (f"`labels` must be class ids in [0, {k}) (the model has {k} classes). "
                    "Received a label outside that range")
-        n = tf.shape(labels)[0]
         checks = [tf.debugging.assert_greater_equal(labels, 0, message=message),
                   tf.debugging.assert_less(labels, k, message=message),
-                  # sagan_tf's SelfAttention cannot run an empty batch; say so clearly.
-                  tf.debugging.assert_positive(
-                      n, message="`labels` must hold at least one class id. Received N = 0"),
-                  # N in the sentence itself (assert_less_equal would append it as
-                  # "x = ..."); the format op is a few bytes per request.
-                  tf.debugging.Assert(n <= limit, [tf.strings.format(
-                      "`labels` holds N = {} examples; this export serves at most "
-                      f"{limit} per request (max_batch_size). Split the request, or "
-                      "re-export with --max_batch_size.", n)])]
+                  *self._batch_checks(tf.shape(labels)[0], "`labels`", "class id")]
         with tf.control_dependencies(checks):
             return tf.identity(labels)
 
-    def _checked(self, z, labels):
+    def _width_check(self, z):
         d = self._latent_dim
-        width = tf.debugging.assert_equal(
+        return tf.debugging.assert_equal(
             tf.shape(z)[1], d,
             message=f"`z` must be [N, {d}] (latent_dim = {d}). Received a z with another "
                     "number of columns (x below; y is the expected width)")
+
+    def _checked_z(self, z):
+        """z of an unconditional request, after its width and batch-size checks."""
+        checks = [self._width_check(z), *self._batch_checks(tf.shape(z)[0], "`z`", "row")]
+        with tf.control_dependencies(checks):
+            return tf.ensure_shape(tf.identity(z), [None, self._latent_dim])
+
+    def _checked(self, z, labels):
+        d = self._latent_dim
+        width = self._width_check(z)
         batch = tf.debugging.assert_equal(
             tf.shape(z)[0], tf.shape(labels)[0],
             message="`z` and `labels` must have the same batch size N. "
@@ -170,8 +226,20 @@ class GeneratorModule(tf.Module):
 
 
 
+def declare_z_width(saved_model_dir, latent_dim):
+    """Declares `serving_default`'s z as [-1, latent_dim] in the SavedModel's
+    SignatureDef (the graph keeps taking [-1, -1]: see the module docstring)."""
+    path = storage.join(saved_model_dir, "saved_model.pb")
+    saved = saved_model_pb2.SavedModel.FromString(storage.read_bytes(path))
+    for meta_graph in saved.meta_graphs:
+        z = meta_graph.signature_def[SERVING_DEFAULT].inputs["z"]
+        z.tensor_shape.dim[1].size = int(latent_dim)
+    storage.write_atomically(path, saved.SerializeToString())
+
+
 def _images(generator, z, labels):
-    images_float = tf.cast(generator([z, labels], training=False), tf.float32)
+    inputs = z if labels is None else [z, labels]
+    images_float = tf.cast(generator(inputs, training=False), tf.float32)
     images = tf.cast(tf.clip_by_value(tf.round((images_float + 1.0) * 127.5), 0.0, 255.0),
                      tf.uint8)
     return {"images": images, "images_float": images_float}

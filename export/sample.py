@@ -11,7 +11,9 @@
     sagan-sample --saved_model=serving/sagan --truncation=0.5 --output=trunc.png
 
 z comes from `sagan_tf.noise.latents`, the formula of the export's `generate`
-signature, so `--seed` gives the images `generate` returns for that seed.
+signature, so `--seed` gives the images `generate` returns for that seed. An
+unconditional model (no classes) gets a plain grid of --rows x --per_class images,
+image i from row i of the seed's z, and an interpolation sheet of one row.
 """
 
 import sys
@@ -30,6 +32,8 @@ flags.DEFINE_string("saved_model", None,
                     "(its highest version).")
 flags.DEFINE_string("output", None, "Path of the PNG to write.")
 flags.DEFINE_integer("per_class", 8, "Class grid: samples per class (columns).")
+flags.DEFINE_integer("rows", 8, "Unconditional models: rows of the plain grid (of "
+                     "--per_class columns).")
 flags.DEFINE_integer("seed", 0, "Class grid: the noise seed.")
 flags.DEFINE_list("interpolate", None,
                   "Two seeds START,END: rows of --steps images interpolating linearly "
@@ -89,6 +93,10 @@ def _sheet():
                              f"Received: --interpolate={','.join(FLAGS.interpolate)}") from None
         sheet = sampling.interpolation_grid(sampler, start, end, FLAGS.steps,
                                             FLAGS.truncation, labels)
+    elif not sampler.conditional:
+        sampler.check_labels(labels)  # an unconditional model refuses --label
+        sheet = sampling.plain_grid(sampler, FLAGS.rows, FLAGS.per_class, FLAGS.seed,
+                                    FLAGS.truncation)
     else:
         sheet = sampling.class_grid(sampler, FLAGS.per_class, FLAGS.seed, FLAGS.truncation,
                                     labels)

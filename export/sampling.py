@@ -11,6 +11,10 @@ SavedModel; z always comes from `sagan_tf.noise.latents`, the formula of the exp
 - `interpolation_grid`: one row per class of `steps` images along the line from
   z(seed_start) to z(seed_end), with z(s) = `latents(s, 1)[0]` (row 0 of `generate`
   for seed s); the first and last columns are exactly those two z.
+- `plain_grid` (unconditional models, which have no classes): `rows` x `columns`
+  images, image i (row i // columns) from row i of `latents(seed, rows * columns)`,
+  what `generate(seed, truncation, num_images=rows * columns)` returns in order. An
+  unconditional model's interpolation sheet has one row.
 """
 
 import dataclasses
@@ -30,9 +34,10 @@ class Sampler:
 
     Args:
         images_fn: callable `(z float32 [n, latent_dim], labels int32 [n]) -> float
-            images [n, H, W, 3]` in [-1, 1] (tensors or arrays).
+            images [n, H, W, 3]` in [-1, 1] (tensors or arrays); labels are None for
+            an unconditional model.
         latent_dim: the generator's z size.
-        num_classes: number of classes.
+        num_classes: number of classes; None for an unconditional model.
         class_names: optional class names.
         batch_size: largest batch passed to `images_fn`.
     """
@@ -43,7 +48,7 @@ class Sampler:
                 f"`batch_size` must be a positive integer. Received: batch_size={batch_size}")
         self._images_fn = images_fn
         self.latent_dim = int(latent_dim)
-        self.num_classes = int(num_classes)
+        self.num_classes = None if num_classes is None else int(num_classes)
         self.class_names = tuple(class_names)
         self.batch_size = batch_size
 
@@ -62,6 +67,13 @@ class Sampler:
         def images_fn(z, labels):
             return generator([z, labels], training=False)
 
+        @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32)])
+        def unconditional_fn(z):
+            return generator(z, training=False)
+
+        if not config.conditional:
+            return cls(lambda z, labels: unconditional_fn(z), latent_dim, None, (),
+                       batch_size)
         return cls(images_fn, latent_dim, config.num_classes, config.class_names, batch_size)
 
     @classmethod
@@ -71,14 +83,18 @@ class Sampler:
         path = resolve_saved_model(path)
         loaded = tf.saved_model.load(path)
         signature = loaded.signatures["serving_default"]
+        conditional = "labels" in signature.structured_input_signature[1]
 
         def images_fn(z, labels):
+            if not conditional:
+                return signature(z=tf.constant(z, tf.float32))["images_float"]
             return signature(z=tf.constant(z, tf.float32),
                              labels=tf.constant(labels, tf.int32))["images_float"]
 
         names = [n.decode() for n in loaded.class_names.numpy()]
-        sampler = cls(images_fn, int(loaded.latent_dim.numpy()),
-                      int(loaded.num_classes.numpy()), names, batch_size)
+        num_classes = int(loaded.num_classes.numpy()) if conditional else None
+        sampler = cls(images_fn, int(loaded.latent_dim.numpy()), num_classes, names,
+                      batch_size)
         sampler._loaded = loaded  # keeps the variables alive
         return sampler
 
@@ -86,20 +102,34 @@ class Sampler:
         """`sagan_tf.noise.latents(seed, num, latent_dim, truncation)` as NumPy."""
         return noise.latents(seed, num, self.latent_dim, truncation, noise.SERVING).numpy()
 
-    def images(self, z, labels):
-        """float32 images [N, H, W, 3] in [-1, 1] for z [N, latent_dim] and labels [N]."""
+    @property
+    def conditional(self):
+        """Whether the model is class-conditional (False: no labels)."""
+        return self.num_classes is not None
+
+    def images(self, z, labels=None):
+        """float32 images [N, H, W, 3] in [-1, 1] for z [N, latent_dim] and labels [N]
+        (None for an unconditional model)."""
         z = np.asarray(z, np.float32)
         labels = self.check_labels(labels)
-        if z.ndim != 2 or z.shape != (len(labels), self.latent_dim):
+        n = len(z) if labels is None else len(labels)
+        if z.ndim != 2 or z.shape != (n, self.latent_dim):
             raise ValueError(f"`z` must be [N, {self.latent_dim}] with N = len(labels) = "
-                             f"{len(labels)}. Received: shape={z.shape}")
-        out = [np.asarray(self._images_fn(z[i:i + self.batch_size],
-                                          labels[i:i + self.batch_size]))
-               for i in range(0, len(labels), self.batch_size)]
+                             f"{n}. Received: shape={z.shape}")
+        out = [np.asarray(self._images_fn(
+                   z[i:i + self.batch_size],
+                   None if labels is None else labels[i:i + self.batch_size]))
+               for i in range(0, n, self.batch_size)]
         return np.concatenate(out).astype(np.float32)
 
     def check_labels(self, labels):
-        """`labels` as int32 after checking they are class ids of this model."""
+        """`labels` as int32 after checking they are class ids of this model (None for
+        an unconditional model, which refuses labels)."""
+        if not self.conditional:
+            if labels is not None:
+                raise ValueError("The model is unconditional: it has no classes and takes "
+                                 "no labels (leave out --label).")
+            return None
         labels = np.asarray(labels)
         if labels.ndim != 1 or (labels.size and not np.issubdtype(labels.dtype, np.integer)):
             raise ValueError(f"`labels` must be a 1D sequence of class ids. Received: {labels!r}")
@@ -118,7 +148,7 @@ class Sheet:
         grid: uint8 [rows * (H + p) + p, cols * (W + p) + p, 3].
         images: float32 [rows, cols, H, W, 3] in [-1, 1]; tile (r, c) of `grid`.
         z: float32 [rows, cols, latent_dim].
-        labels: int32 [rows], the class of each row.
+        labels: int32 [rows], the class of each row (None: an unconditional model).
     """
 
     grid: np.ndarray
@@ -149,9 +179,22 @@ def class_grid(sampler, per_class, seed=0, truncation=0.0, labels=None, padding=
     return _sheet(sampler, z, labels, padding)
 
 
+def plain_grid(sampler, rows, columns, seed=0, truncation=0.0, padding=2):
+    """`rows` x `columns` samples of an unconditional model, in the order of
+    `latents(seed, rows * columns)` (see the module docstring). Returns a `Sheet`
+    whose `labels` are None."""
+    for name, value in (("rows", rows), ("columns", columns)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
+    z = sampler.latents(seed, rows * columns, truncation).reshape(
+        rows, columns, sampler.latent_dim)
+    return _sheet(sampler, z, None, padding)
+
+
 def interpolation_grid(sampler, seed_start, seed_end, steps=8, truncation=0.0, labels=None,
                        padding=2):
-    """One row per class: `steps` images from z(seed_start) to z(seed_end), linearly.
+    """One row per class: `steps` images from z(seed_start) to z(seed_end), linearly
+    (one row without labels for an unconditional model).
 
     Args:
         sampler: a `Sampler`.
@@ -168,7 +211,8 @@ def interpolation_grid(sampler, seed_start, seed_end, steps=8, truncation=0.0, l
     z_start = sampler.latents(seed_start, 1, truncation)[0]
     z_end = sampler.latents(seed_end, 1, truncation)[0]
     path = noise.interpolate(z_start, z_end, steps).numpy()
-    z = np.broadcast_to(path, (len(labels), steps, sampler.latent_dim))
+    rows = 1 if labels is None else len(labels)
+    z = np.broadcast_to(path, (rows, steps, sampler.latent_dim))
     return _sheet(sampler, z, labels, padding)
 
 
@@ -178,6 +222,8 @@ def save_sheet(sheet, path):
 
 
 def _row_labels(sampler, labels):
+    if not sampler.conditional:
+        return sampler.check_labels(labels)  # None; refuses labels
     if labels is None:
         return np.arange(sampler.num_classes, dtype=np.int32)
     return sampler.check_labels(np.atleast_1d(labels))
@@ -186,7 +232,7 @@ def _row_labels(sampler, labels):
 def _sheet(sampler, z, labels, padding):
     rows, cols = z.shape[:2]
     flat_z = np.ascontiguousarray(z.reshape(rows * cols, -1))
-    flat_labels = np.repeat(labels, cols)
+    flat_labels = None if labels is None else np.repeat(labels, cols)
     images = sampler.images(flat_z, flat_labels)
     grid = grid_lib.make_grid(images, rows, padding=padding)
     return Sheet(grid=grid, images=images.reshape((rows, cols) + images.shape[1:]),

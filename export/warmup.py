@@ -10,6 +10,10 @@ warmup batch size N:
 - `generate` with the same labels, seed 0 and truncation 1.0;
 - `generate` with the same labels and seed but no `truncation` input, which also
   exercises the SignatureDef default that gRPC clients rely on.
+
+An unconditional model's requests have no labels: `serving_default` with z alone,
+`generate` with num_images N, seed 0 and truncation 1.0, and `generate` with seed 0
+alone (both defaults).
 """
 
 import os
@@ -31,7 +35,7 @@ def warmup_requests(latent_dim, num_classes, batch_sizes=(1,),
 
     Args:
         latent_dim: the generator's z size.
-        num_classes: number of classes.
+        num_classes: number of classes; None for an unconditional model.
         batch_sizes: the batch sizes to warm up. One covers the one-time setup;
             list the sizes clients send when per-shape work matters (e.g. cuDNN
             autotuning on GPU).
@@ -45,13 +49,22 @@ def warmup_requests(latent_dim, num_classes, batch_sizes=(1,),
                          f"Received: batch_sizes={list(batch_sizes)}")
     logs = []
     for n in batch_sizes:
-        labels = np.arange(n) % num_classes
         z = noise.latents(0, n, latent_dim).numpy()
-        requests = [
-            client.predict_request(z, labels, model_name=model_name),
-            client.generate_request(labels, seed=0, truncation=1.0, model_name=model_name),
-            client.generate_request(labels, seed=0, model_name=model_name),
-        ]
+        if num_classes is None:
+            requests = [
+                client.predict_request(z, model_name=model_name),
+                client.generate_request(None, seed=0, truncation=1.0, num_images=n,
+                                        model_name=model_name),
+                client.generate_request(None, seed=0, model_name=model_name),
+            ]
+        else:
+            labels = np.arange(n) % num_classes
+            requests = [
+                client.predict_request(z, labels, model_name=model_name),
+                client.generate_request(labels, seed=0, truncation=1.0,
+                                        model_name=model_name),
+                client.generate_request(labels, seed=0, model_name=model_name),
+            ]
         for request in requests:
             logs.append(prediction_log_pb2.PredictionLog(
                 predict_log=prediction_log_pb2.PredictLog(request=request)))

@@ -6,7 +6,9 @@ through its `serving_default` signature (`from_saved_model`). `generate_fn` feed
 `sagan_tf.noise.latents(seed, N, z_dim)` of the `EVALUATION` stream, image i getting
 row i whatever the batch size: the z that the export's `generate(seed=seed)` gives its
 i-th image, so `sagan-eval --seed=s` scores the images `generate` returns for seed s
-and the same labels.
+and the same labels. An unconditional generator (`z -> images`, or an export whose
+`serving_default` takes z alone) is called the same way, its `call` ignoring the
+labels; its `conditional` is False and `num_classes` None.
 """
 
 import dataclasses
@@ -29,9 +31,10 @@ class GeneratorSource:
 
     Attributes:
         call: `call(z float32 [B, z_dim], labels int32 [B]) -> float32 images
-            [B, H, W, 3]` in [-1, 1].
+            [B, H, W, 3]` in [-1, 1] (an unconditional generator ignores the labels).
         z_dim, resolution: the size of z and of the images.
-        num_classes: the generator's classes (None if unknown).
+        num_classes: the generator's classes (None if unknown or unconditional).
+        conditional: False for an unconditional generator.
         config: the run's `TrainConfig` (run directories only).
         checkpoint, step: the checkpoint prefix and the G steps stored in it.
         saved_model: the SavedModel directory (exports only).
@@ -46,25 +49,31 @@ class GeneratorSource:
     step: int | None = None
     saved_model: str | None = None
     module: object = None  # keeps a loaded SavedModel's variables alive
+    conditional: bool = True
 
 
 def keras_generator_call(generator):
-    """`call(z, labels) -> images` for a Keras generator `[z, labels] -> images`."""
+    """`call(z, labels) -> images` for a Keras generator `[z, labels] -> images`, or
+    `z -> images` (unconditional: the labels are ignored)."""
     z_dim = int(generator.inputs[0].shape[-1])
+    conditional = len(generator.inputs) > 1
 
     @tf.function(input_signature=[tf.TensorSpec([None, z_dim], tf.float32),
                                   tf.TensorSpec([None], tf.int32)])
     def call(z, labels):
-        return tf.cast(generator([z, labels], training=False), tf.float32)
+        inputs = [z, labels] if conditional else z
+        return tf.cast(generator(inputs, training=False), tf.float32)
 
     return call
 
 
 def from_keras(generator, num_classes=None):
+    conditional = len(generator.inputs) > 1
     return GeneratorSource(call=keras_generator_call(generator),
                            z_dim=int(generator.inputs[0].shape[-1]),
                            resolution=int(generator.outputs[0].shape[1]),
-                           num_classes=num_classes)
+                           num_classes=num_classes if conditional else None,
+                           conditional=conditional)
 
 
 def from_run_dir(model_dir, use_ema=True, checkpoint=None, standing_stats=0):
@@ -72,7 +81,7 @@ def from_run_dir(model_dir, use_ema=True, checkpoint=None, standing_stats=0):
     standing statistics over `standing_stats` passes if > 0 (`RunDir.load_generator`)."""
     generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint,
                                                                      standing_stats)
-    source = from_keras(generator, int(config.num_classes))
+    source = from_keras(generator, config.num_classes)
     return dataclasses.replace(source, config=config, checkpoint=checkpoint,
                                step=checkpoint_step(checkpoint))
 
@@ -90,19 +99,24 @@ def from_saved_model(path, num_classes=None):
                         f"has {sorted(loaded.signatures)}.")
     signature = loaded.signatures["serving_default"]
     inputs = signature.structured_input_signature[1]
-    if set(inputs) != {"z", "labels"}:
-        raise EvalError(f"serving_default of {path} must take `z` and `labels`. It takes "
-                        f"{sorted(inputs)}.")
+    if set(inputs) not in ({"z", "labels"}, {"z"}):
+        raise EvalError(f"serving_default of {path} must take `z` and `labels` (or `z` "
+                        f"alone: unconditional). It takes {sorted(inputs)}.")
+    conditional = "labels" in inputs
     z_dim = inputs["z"].shape[-1]
     if z_dim is None and hasattr(loaded, "latent_dim"):
         z_dim = int(loaded.latent_dim.numpy())
     if z_dim is None:
         raise EvalError(f"The size of z of the SavedModel at {path} is neither in its "
                         "serving_default signature nor in a `latent_dim` variable.")
-    if num_classes is None and hasattr(loaded, "num_classes"):
+    if not conditional:
+        num_classes = None
+    elif num_classes is None and hasattr(loaded, "num_classes"):
         num_classes = int(loaded.num_classes.numpy())
 
     def call(z, labels):
+        if not conditional:
+            return signature(z=z)["images_float"]
         return signature(z=z, labels=labels)["images_float"]
 
     output = signature.structured_outputs.get("images_float")
@@ -110,7 +124,8 @@ def from_saved_model(path, num_classes=None):
     if resolution is None:  # Not static in the signature: probe one image.
         resolution = int(call(tf.zeros([1, int(z_dim)]), tf.zeros([1], tf.int32)).shape[1])
     return GeneratorSource(call=call, z_dim=int(z_dim), resolution=int(resolution),
-                           num_classes=num_classes, saved_model=path, module=loaded)
+                           num_classes=num_classes, saved_model=path, module=loaded,
+                           conditional=conditional)
 
 
 def generate_fn(source, num_samples, seed):

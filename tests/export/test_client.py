@@ -134,6 +134,23 @@ def test_bad_client_inputs_fail_before_sending(call, message):
         call()
 
 
+def test_unconditional_requests_carry_no_labels():
+    inputs = decoded(client.predict_request(Z))
+    assert set(inputs) == {"z"}
+    np.testing.assert_array_equal(inputs["z"], Z)
+    inputs = decoded(client.generate_request(None, seed=7, num_images=5))
+    assert set(inputs) == {"seed", "num_images"}
+    assert inputs["num_images"].dtype == np.int32 and int(inputs["num_images"]) == 5
+    assert set(decoded(client.generate_request(None, seed=7))) == {"seed"}  # defaults
+    body = client.generate_json(None, seed=7, num_images=3)
+    assert body["inputs"] == {"num_images": 3, "seed": 7, "truncation": 0.0}
+    assert client.predict_json(Z[:1])["instances"] == [{"z": Z[0].tolist()}]
+    assert client.predict_json(Z[:1], request_format="inputs")["inputs"] == {
+        "z": Z[:1].tolist()}
+    with pytest.raises(ValueError, match="`num_images` is for unconditional models"):
+        client.generate_request(LABELS, seed=1, num_images=3)
+
+
 @pytest.fixture
 def grpc_target(server):
     """A gRPC PredictionService on localhost that forwards to the serving stand-in."""

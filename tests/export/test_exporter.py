@@ -68,7 +68,7 @@ def test_saved_model_cli_show_lists_both_signatures(saved_model_dir):
     images = {"images": ("DT_UINT8", "(-1, 32, 32, 3)"),
               "images_float": ("DT_FLOAT", "(-1, 32, 32, 3)")}
     assert signatures["serving_default"] == {
-        "inputs": {"z": ("DT_FLOAT", "(-1, -1)"), "labels": ("DT_INT32", "(-1)")},
+        "inputs": {"z": ("DT_FLOAT", "(-1, 128)"), "labels": ("DT_INT32", "(-1)")},
         "outputs": images, "method": predict}
     assert signatures["generate"] == {
         "inputs": {"labels": ("DT_INT32", "(-1)"), "seed": ("DT_INT64", "()"),
