@@ -117,3 +117,29 @@ def test_eval_every_evaluates_at_those_steps_and_keeps_the_best_fid(tiny, tmp_pa
     assert tf.train.latest_checkpoint(str(tmp_path / "run" / "best_fid")).endswith(
         f"ckpt-{best['step']}")
     assert os.path.exists(tmp_path / "run" / "domain_classifier.keras")
+
+
+def test_eval_reference_replaces_the_real_images_and_is_checked_at_start_up(tiny, tmp_path):
+    from sagan_tf import evaluation, metrics  # pylint: disable=import-outside-toplevel
+
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.GlobalAveragePooling2D(),
+                              keras.layers.Dense(4, name="features"), keras.layers.Dense(10)],
+                             name="tiny_eval")
+    classifier_path = str(tmp_path / "tiny_eval.keras")
+    model.save(classifier_path)
+    images = np.random.default_rng(0).uniform(-1, 1, (20, 32, 32, 3)).astype(np.float32)
+    stats = evaluation.compute_reference_stats(
+        metrics.load_classifier(classifier_path), [images], dataset="digits", split="test",
+        resolution=32, progress=False)
+    good, bad = str(tmp_path / "good.npz"), str(tmp_path / "bad.npz")
+    evaluation.save_reference_stats(good, stats)
+    evaluation.save_reference_stats(bad, evaluation.ReferenceStats(
+        stats.mean, stats.covariance, protocol=dict(stats.protocol, resolution=64)))
+    config = tiny.config(tmp_path / "run", eval_every=2, eval_classifier=classifier_path,
+                         eval_reference=good)
+    callback = trainer.eval_callback(config)
+    assert callback.real_data is None and callback.real_split == "test"
+    np.testing.assert_array_equal(callback.reference.mean, stats.mean)
+    with pytest.raises(evaluation.EvalError, match="resolution 64, but this evaluation"):
+        trainer.eval_callback(config.replace(eval_reference=bad))
