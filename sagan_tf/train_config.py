@@ -21,7 +21,7 @@ NETWORKS = {"generator_overrides": "generator", "discriminator_overrides": "disc
 RESUMABLE = frozenset({
     "model_dir", "data_dir", "steps", "strategy", "num_cpu_devices", "deterministic",
     "checkpoint_every", "keep_checkpoints", "sample_every", "log_every", "eval_every",
-    "eval_num_samples", "eval_classifier", "eval_reference", "jit_compile", "g_lr", "d_lr"})
+    "eval_num_samples", "eval_classifier", "eval_reference", "g_lr", "d_lr"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -79,7 +79,9 @@ class TrainConfig:
                                    "and batch-norm statistics stay float32).",
                                    choices=PRECISIONS)
     jit_compile: bool = setting(False, "Compile the training step with XLA (Keras' "
-                                "compile(jit_compile=True)). Off by default on every "
+                                "compile(jit_compile=True)). XLA's stateless generator "
+                                "draws other training z than TensorFlow's for the same "
+                                "seed, so it is fixed for a run. Off by default on every "
                                 "device (Keras' 'auto' would turn it on for a single GPU "
                                 "only), so a run computes the same way wherever it runs.")
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "

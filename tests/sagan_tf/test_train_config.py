@@ -76,10 +76,11 @@ def test_overrides_are_compared_as_effective_settings(tmp_path):
 def test_only_run_independent_settings_are_resumable():
     # The model, the data stream and the noise must not change under a resumed run.
     # The learning rates may (to resume the last good checkpoint of a diverged run).
-    defining = {"preset", "batch_size", "d_steps", "grad_accum", "beta1", "beta2",
-                "ema_decay", "seed", "dataset", "random_flip", "mixed_precision"}
+    # XLA draws other training noise (see test_sagan_jit_compile).
+    defining = {"preset", "batch_size", "d_steps", "grad_accum", "jit_compile", "beta1",
+                "beta2", "ema_decay", "seed", "dataset", "random_flip", "mixed_precision"}
     assert not defining & RESUMABLE
-    assert {"g_lr", "d_lr", "jit_compile"} <= RESUMABLE
+    assert {"g_lr", "d_lr"} <= RESUMABLE
 
 
 @pytest.mark.parametrize("changes,match", [
@@ -110,3 +111,15 @@ def test_build_model_passes_the_diffaugment_policy():
                                     num_classes=3, generator_overrides={"channels": [8, 8, 8]},
                                     discriminator_overrides={"channels": [8, 8, 8, 8]}))
     assert model.augment.policy == ("color", "cutout") and not model.augment.cutout_inside
+
+
+def test_unconditional_configs_have_no_classes_and_build_networks_without_labels(tmp_path):
+    config = TrainConfig(model_dir=str(tmp_path), unconditional=True,
+                         generator_overrides=dict(channels=[8, 8, 8]),
+                         discriminator_overrides=dict(channels=[8, 8, 8, 8]))
+    assert not config.conditional
+    assert TrainConfig.from_json(config.to_json()) == config
+    model = build_model(config)
+    assert not model.conditional and [t.name for t in model.generator.inputs] == ["z"]
+    with pytest.raises(ValueError, match="An unconditional config has no classes"):
+        config.replace(num_classes=10)
