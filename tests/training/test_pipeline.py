@@ -22,6 +22,25 @@ def test_resumed_run_on_other_classes_is_refused(tiny, tmp_path):
         pipeline.load(config)
 
 
+def test_data_without_classes_makes_the_config_unconditional(tiny, tmp_path):
+    images, _ = digits_arrays("train", 8)
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    for i, image in enumerate(np.round((images[:8] + 1) * 127.5).astype(np.uint8)):
+        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(image))
+    config = tiny.config(tmp_path / "run", dataset=str(folder), num_classes=None,
+                         class_names=(), batch_size=4)
+    _, filled = pipeline.load(config)
+    assert filled.unconditional and filled.num_classes is None
+    # --unconditional on labelled data: labels 0, no classes.
+    dataset, filled = pipeline.load(config.replace(dataset="digits", unconditional=True))
+    assert filled.unconditional and not next(iter(dataset))[1].numpy().any()
+    # A class-conditional run cannot continue on data without classes.
+    with pytest.raises(ValueError, match=r"has no classes, but the run .* is "
+                                         r"class-conditional \(10 classes\)"):
+        pipeline.load(tiny.config(tmp_path / "run", dataset=str(folder), batch_size=4))
+
+
 def test_resume_continues_the_seeded_stream(tiny, tmp_path):
     config = tiny.config(tmp_path, random_flip=True, seed=3)
     full = tiny.batches(pipeline.load(config)[0], 7)

@@ -28,3 +28,12 @@ def test_path_like_strings_are_folders_and_labels_come_once(tmp_path, monkeypatc
                           resolution=4, global_batch_size=1)
     with pytest.raises(ValueError, match="pair"):
         data.load_dataset((images,), resolution=4, global_batch_size=1)
+
+
+def test_unconditional_digits_have_no_classes_and_labels_0(helpers):
+    ds, info = helpers.load_all("digits", 8, split="test", unconditional=True)
+    assert info.num_classes is None and info.class_names == () and info.unconditional
+    x, y = helpers.collect(ds)
+    assert len(y) == info.num_examples and not y.any()
+    np.testing.assert_array_equal(x, helpers.collect(helpers.load_all("digits", 8,
+                                                                      split="test")[0])[0])

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import sagan_tf
 from noise_reference import documented_z
 from sagan_tf import evaluation
 
@@ -24,3 +25,12 @@ def test_latents_rows_do_not_depend_on_the_batch_size():
     np.testing.assert_allclose(by_20, documented_z(5, 20, 4), rtol=0, atol=1e-6)
     with pytest.raises(ValueError, match="more than num_samples"):
         generate_fn(np.zeros(1, np.int32))
+
+
+def test_an_unconditional_keras_generator_is_called_on_z_alone():
+    g = sagan_tf.build_generator("sagan32", None, channels=[8, 8, 8])
+    source = evaluation.from_keras(g, num_classes=10)
+    assert not source.conditional and source.num_classes is None
+    z = tf.constant(documented_z(2, 3, 128))
+    np.testing.assert_allclose(source.call(z, tf.constant([4, 1, 7])).numpy(),
+                               g(z, training=False).numpy(), atol=1e-6)

@@ -131,6 +131,19 @@ def test_evaluate_optional_metrics(tiny_classifier, caplog):
                             num_samples=1, batch_size=4, num_classes=3)
 
 
+def test_unconditional_generator_gets_labels_0_and_no_class_metrics(tiny_classifier):
+    real_images, real_labels = real_data(40)
+    generator = RecordingGenerator()
+    results = evaluation.evaluate(generator, [(real_images, real_labels)], tiny_classifier,
+                                  num_samples=40, batch_size=20, num_classes=None,
+                                  progress=False)
+    np.testing.assert_array_equal(np.concatenate(generator.labels), np.zeros(40))
+    assert results["intra_fid"] is None and results["class_accuracy"] is None
+    fake_acts = np.concatenate([np.asarray(tiny_classifier(b)[1]) for b in generator.images])
+    real_acts = np.asarray(tiny_classifier(real_images)[1])
+    assert results["fid"] == pytest.approx(numpy_fid(real_acts, fake_acts), rel=1e-5)
+
+
 @pytest.mark.parametrize("num_samples,warned", [(6, ["real", "generated"]), (7, [])])
 def test_fid_from_no_more_images_than_features_carries_a_warning(tiny_classifier,
                                                                  num_samples, warned):
@@ -144,3 +157,24 @@ def test_fid_from_no_more_images_than_features_carries_a_warning(tiny_classifier
         assert f"FID from {num_samples} {kind} images of 6 features" in text
         assert "rank-deficient" in text
     json.dumps(results)  # still JSON
+
+
+def test_the_classifier_sees_each_image_once_for_every_metric(tiny_classifier):
+    """One pass: IS, FID, KID, intra-FID, class accuracy and the manifold metrics all
+    read the same activations."""
+    seen = []
+
+    class Counting:
+        num_classes = tiny_classifier.num_classes
+
+        def logits_and_activations(self, images):
+            seen.append(int(images.shape[0]))
+            return tiny_classifier.logits_and_activations(images)
+
+    real_images, real_labels = real_data(48)
+    results = evaluation.evaluate(
+        RecordingGenerator(), [(real_images, real_labels)], Counting(), num_samples=48,
+        batch_size=16, num_classes=NUM_CLASSES, progress=False)
+    assert sum(seen) == 2 * 48  # 48 real, 48 generated
+    assert all(results[name] is not None for name in evaluation.METRIC_NAMES
+               if name != "kid_std")
