@@ -1,12 +1,18 @@
 """Benchmark: the residual blocks' sub-pixel and strided forms against the plain path.
 
     python bench/rewrites.py [--batch_size=64] [--repeats=7] [--policies=float32,mixed_bfloat16]
+        [--parts=blocks,serving,training]
 
 For each `sagan32` block the rewrites touch (G's three up-blocks, D's two downsampling
 blocks), one training-mode forward + backward (gradients of the input and of every
 weight) of the block with `upsample_conv="subpixel"` / `pooled_conv="strided"` and with
 "plain", the same weights, in one process, interleaved: plain, rewrite, plain, ... The
 median seconds of each and their ratio are printed; the last line is JSON.
+
+`serving`: the whole `sagan32` generator's inference forward (batch 1 and batch_size)
+with `upsample_conv="subpixel"` against "plain". `training`: one sagan32 training
+iteration (1 D step + 1 G step, `SAGAN.train_step` in a tf.function, as
+bench/train_step.py runs it) with both rewrites against both plain, interleaved.
 """
 
 import argparse
@@ -22,7 +28,9 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sagan_tf  # noqa: E402
 from sagan_tf.layers import ResidualDownBlock, ResidualUpBlock  # noqa: E402
+from sagan_tf.sagan import SAGAN  # noqa: E402
 
 # (name, block kind, input [H, W, C], filters, extra constructor arguments): sagan32.
 BLOCKS = [
@@ -46,7 +54,7 @@ def make_step(kind, shape, filters, extra, path, batch_size, seed=0):
         inputs = x
     block(inputs)
 
-    @tf.function
+    @tf.function(autograph=False)
     def step():
         with tf.GradientTape() as tape:
             tape.watch(x)
@@ -58,17 +66,67 @@ def make_step(kind, shape, filters, extra, path, batch_size, seed=0):
     return block, step
 
 
+def interleaved(steps, repeats, warmup=2):
+    """Median seconds of each callable in `steps` ({name: fn}), run in turn."""
+    for step in steps.values():
+        for _ in range(warmup):
+            step()
+    times = {k: [] for k in steps}
+    for _ in range(repeats):
+        for key, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[key].append(time.perf_counter() - start)
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
+def serving_steps(batch_size):
+    keras.utils.set_random_seed(0)
+    gens = {p: sagan_tf.build_generator("sagan32", 10, upsample_conv=p)
+            for p in ("plain", "subpixel")}
+    gens["subpixel"].set_weights(gens["plain"].get_weights())
+    rng = np.random.default_rng(0)
+    steps = {}
+    for n in sorted({1, batch_size}):
+        z = tf.constant(rng.standard_normal((n, 128)).astype("float32"))
+        labels = tf.constant(np.arange(n) % 10, "int32")
+        for path, g in gens.items():
+            fn = tf.function(lambda z, labels, g=g: g([z, labels], training=False),
+                             autograph=False)
+            steps[f"batch {n} {path}"] = (lambda fn=fn, z=z, labels=labels:
+                                          fn(z, labels).numpy())
+    return steps
+
+
+def training_steps(batch_size):
+    rng = np.random.default_rng(0)
+    images = tf.constant(rng.uniform(-1, 1, (batch_size, 32, 32, 3)).astype("float32"))
+    labels = tf.constant(rng.integers(0, 10, batch_size).astype("int32"))
+    steps = {}
+    for name, g_path, d_path in (("plain", "plain", "plain"),
+                                 ("rewrites", "subpixel", "strided")):
+        keras.utils.set_random_seed(0)
+        model = SAGAN(sagan_tf.build_generator("sagan32", 10, upsample_conv=g_path),
+                      sagan_tf.build_discriminator("sagan32", 10, pooled_conv=d_path))
+        model.compile()
+        fn = tf.function(model.train_step)
+        steps[name] = lambda fn=fn: fn((images, labels))["d_loss"].numpy()
+    return steps
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--batch_size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=7)
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
+    parser.add_argument("--parts", default="blocks,serving,training")
     args = parser.parse_args()
+    parts = args.parts.split(",")
     rewrite = {"up": "subpixel", "down": "strided"}
     results = {}
     for policy in args.policies.split(","):
         keras.mixed_precision.set_global_policy(policy)
-        for name, kind, shape, filters, extra in BLOCKS:
+        for name, kind, shape, filters, extra in (BLOCKS if "blocks" in parts else []):
             plain, plain_step = make_step(kind, shape, filters, extra, "plain", args.batch_size)
             fast, fast_step = make_step(kind, shape, filters, extra, rewrite[kind],
                                         args.batch_size)
@@ -89,6 +147,13 @@ def main():
             print(f"{policy:>15} {name:<28} plain {med['plain'] * 1e3:7.1f} ms, "
                   f"{rewrite[kind]} {med[rewrite[kind]] * 1e3:7.1f} ms: {ratio:.2f}x",
                   flush=True)
+        for part, make in (("serving", serving_steps), ("training", training_steps)):
+            if part not in parts:
+                continue
+            med = interleaved(make(args.batch_size), args.repeats)
+            results[f"{policy} {part}"] = {k: round(v, 4) for k, v in med.items()}
+            print(f"{policy:>15} {part}: " + ", ".join(
+                f"{k} {v * 1e3:.1f} ms" for k, v in med.items()), flush=True)
         keras.mixed_precision.set_global_policy("float32")
     print(json.dumps(results))
 
