@@ -1,6 +1,6 @@
 """DiffAugment on a small dataset, measured: digits with 10% of the training split.
 
-    python bench/diffaugment.py [--steps=1000] [--width=32] [--seeds=0,1,2] \\
+    python bench/diffaugment.py [--steps=800] [--width=32] [--seeds=0,1,2] \\
         [--out=bench_runs/diffaugment] [--docs=docs/diffaugment]
 
 Trains the `sagan32` layout on 10% of the digits training split (143 images, 14 or 15
@@ -133,7 +133,7 @@ def _write(args, stats, runs, floor, start, load_start):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=1000)
+    parser.add_argument("--steps", type=int, default=800)
     parser.add_argument("--width", type=int, default=32)
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--train_fraction", type=float, default=0.1)
