@@ -248,11 +248,19 @@ class SAGAN(keras.Model):
 
     def _apply(self, optimizer, network, grads, norm_tracker):
         """Applies `grads` and tracks their norm (x replicas: the gradient norm of the
-        mean loss over this replica's examples, one device's exactly)."""
-        variables = network.trainable_variables
-        optimizer.apply_gradients(zip(grads, variables))
+        mean loss over this replica's examples, one device's exactly), taken before the
+        update may change the loss scale.
+
+        An update that loss scaling skips (float16 gradients that overflowed) still
+        counts in `optimizer.iterations`, which names the training iteration (its noise
+        streams, its data, its checkpoint); Keras' LossScaleOptimizer would not count it.
+        """
         replicas = tf.distribute.get_strategy().num_replicas_in_sync
         norm_tracker.update_state(grad_accumulation.global_norm(grads, optimizer) * replicas)
+        step = tf.identity(optimizer.iterations)
+        optimizer.apply_gradients(zip(grads, network.trainable_variables))
+        if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
+            optimizer.iterations.assign(step + 1)
 
     def _update_ema(self):
         """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`).

@@ -324,3 +324,26 @@ def test_a_conditional_and_an_unconditional_network_are_refused_together():
     g_plain = sagan_tf.build_generator("sagan32", None, channels=[16, 16, 16])
     with pytest.raises(ValueError, match="an unconditional generator and a class-cond"):
         SAGAN(g_plain, d)
+
+
+def test_an_update_skipped_by_loss_scaling_still_counts_as_a_step():
+    """mixed_float16: gradients that overflow are not applied (Keras' loss scaling
+    halves its scale instead), but the step counter still names the iteration, so the
+    next step draws the next noise streams and data."""
+    keras.mixed_precision.set_global_policy("mixed_float16")
+    try:
+        g = sagan_tf.build_generator("sagan32", NUM_CLASSES, channels=[8, 8, 8])
+        d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, channels=[8, 8, 8, 8])
+        model = SAGAN(g, d, seed=SEED)
+        model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR))
+        for optimizer in (model.g_optimizer, model.d_optimizer):
+            optimizer.dynamic_scale.assign(3e38)  # any gradient overflows
+        before = [w.numpy() for w in g.trainable_variables + d.trainable_variables]
+        model.train_step(_batch(8))
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    after = [w.numpy() for w in g.trainable_variables + d.trainable_variables]
+    assert all(np.array_equal(a, b) for a, b in zip(before, after))  # nothing applied
+    for optimizer in (model.g_optimizer, model.d_optimizer):
+        assert int(optimizer.iterations.numpy()) == 1
+        assert float(optimizer.dynamic_scale.numpy()) == pytest.approx(1.5e38)
