@@ -117,6 +117,13 @@ def eval_callback(config):
     Made before the networks and the first step, so that a classifier that cannot be
     had stops the program at start-up, not after training a while.
     """
+    if config.eval_classifier == evaluation.DOMAIN and not config.conditional:
+        raise evaluation.EvalError(
+            "`--eval_classifier=domain` trains a classifier on the data's classes, and this "
+            f"run's data ({config.dataset!r}) has none: it is unconditional. Pass "
+            "--eval_classifier=inception or the path of a classifier (.keras or SavedModel), "
+            "or evaluate afterwards with sagan-eval --classifier=domain on a labelled "
+            "--dataset.")
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:

@@ -143,3 +143,13 @@ def test_eval_reference_replaces_the_real_images_and_is_checked_at_start_up(tiny
     np.testing.assert_array_equal(callback.reference.mean, stats.mean)
     with pytest.raises(evaluation.EvalError, match="resolution 64, but this evaluation"):
         trainer.eval_callback(config.replace(eval_reference=bad))
+
+
+def test_an_unconditional_run_with_the_domain_classifier_stops_at_start_up(tiny, tmp_path):
+    from sagan_tf import evaluation  # pylint: disable=import-outside-toplevel
+
+    config = tiny.config(tmp_path / "run", eval_every=2, unconditional=True,
+                         num_classes=None, class_names=())
+    with pytest.raises(evaluation.EvalError, match="has none: it is unconditional. Pass "
+                                                   "--eval_classifier=inception"):
+        trainer.eval_callback(config)
