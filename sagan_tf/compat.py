@@ -195,3 +195,20 @@ def import_without_package_init(module_name, packages):
         for package, placeholder in added:
             if sys.modules.get(package) is placeholder:
                 del sys.modules[package]
+
+
+def allow_tensor_seeds_in_traced_function():
+    """Lets a `tf.data` function (a `flat_map` body) pass a tensor seed to `shuffle`.
+
+    `tensorflow.python.framework.random_seed.get_seed` ends with `seeds == (0, 0)`, a
+    tuple comparison that calls `bool()` on the op seed when the global seed is 0
+    (`tf.random.set_seed(0)`, which `training.pipeline.load` does for the default
+    `--seed=0`), and a symbolic tensor has no truth value: the trace fails with
+    OperatorNotAllowedInGraphError. Clearing the seed of the graph being traced (only
+    that function's graph; the global seed is untouched) takes get_seed's other
+    branch, `(DEFAULT_GRAPH_SEED, op_seed)`, whatever the global seed is, so the
+    order then depends on the op seed alone. Call it inside the traced function.
+    """
+    if not tf.executing_eagerly():
+        tf.compat.v1.set_random_seed(None)
+

@@ -34,6 +34,8 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from sagan_tf import compat
+
 
 @dataclasses.dataclass
 class _Source:
@@ -184,6 +186,7 @@ def _streamed_examples(src, model_input, first, *, shuffle, seed, random_flip, r
     def epoch(e):
         if not shuffle:
             return src.dataset
+        compat.allow_tensor_seeds_in_traced_function()
         return src.shuffle_fn(src.dataset,
                               (shuffle_key % _INT31 + e * _EPOCH_STRIDE) % _INT31)
 

@@ -173,3 +173,28 @@ def test_import_without_package_init_of_a_missing_package():
     with pytest.raises(ModuleNotFoundError, match="no_such_package_") as info:
         compat.import_without_package_init("no_such_package_.sub", ("no_such_package_",))
     assert info.value.name == "no_such_package_"
+
+
+def _epoch_orders(workaround):
+    def epoch(e):
+        if workaround:
+            compat.allow_tensor_seeds_in_traced_function()
+        return tf.data.Dataset.range(6).shuffle(6, seed=e + 5)
+    ds = tf.data.Dataset.range(2).flat_map(epoch)
+    return [int(x) for x in ds]
+
+
+def test_a_tensor_seed_in_a_traced_function_fails_under_global_seed_0_without_the_fix():
+    """When TF's get_seed no longer compares a tensor seed as a bool, the workaround
+    can go: this test then fails on its `pytest.raises`."""
+    tf.random.set_seed(0)
+    try:
+        with pytest.raises(tf.errors.OperatorNotAllowedInGraphError):
+            _epoch_orders(workaround=False)
+        orders = _epoch_orders(workaround=True)
+        tf.random.set_seed(7)  # the global seed no longer matters
+        assert _epoch_orders(workaround=True) == orders
+    finally:
+        tf.random.set_seed(None)
+    assert sorted(orders[:6]) == list(range(6)) and sorted(orders[6:]) == list(range(6))
+    assert orders[:6] != orders[6:]  # each epoch its own seed
