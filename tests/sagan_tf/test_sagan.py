@@ -29,9 +29,16 @@ G_LR, D_LR = 0.01, 0.02
 
 def _networks(synchronized_bn=False, init_seed=0):
     keras.utils.set_random_seed(init_seed)
+    # The plain convolutions: these tests check the replicas' arithmetic (losses over
+    # the global batch, summed gradients, synchronized statistics) to float32 summation
+    # order. oneDNN runs the sub-pixel 2x2 and strided 4x4 convolutions with other
+    # kernels at batch 4 than at batch 8, and their rounding differences, through a ReLU
+    # kink, moved one G weight by 1.6e-5 in 2 steps. The rewrites equal the plain path
+    # in tests/sagan_tf/layers and tests/sagan_tf/networks.
     g = sagan_tf.build_generator("sagan32", NUM_CLASSES, channels=[16, 16, 16],
-                                 synchronized_bn=synchronized_bn)
-    d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, channels=[16, 16, 16, 16])
+                                 synchronized_bn=synchronized_bn, upsample_conv="plain")
+    d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, channels=[16, 16, 16, 16],
+                                     pooled_conv="plain")
     # Non-zero gammas, so that the attention branches take part in every gradient.
     for net in (g, d):
         for layer in net.layers:
@@ -215,8 +222,14 @@ def test_two_replicas_equal_one_device_sgd():
     single, mirrored = _one_and_two_replicas("sgd", steps=2)
     start = _networks(synchronized_bn=True)[0]
     for name in ("generator", "discriminator", "ema_generator"):
-        diff = _max_diff(getattr(single, name), getattr(mirrored, name))
-        assert diff < 5e-6, (name, diff)  # measured: 9e-7, float32 summation order
+        a, b = getattr(single, name), getattr(mirrored, name)
+        diffs = {w.path: (float(np.abs(u - v).max()), float(np.abs(u).max()))
+                 for w, u, v in zip(a.weights, a.get_weights(), b.get_weights())}
+        # Weights: float32 summation order (measured 9e-7). The spectral-norm u vectors
+        # are power-iteration estimates: a W difference of that size moves u by up to
+        # 1 / (sigma_1 - sigma_2) times as much (measured 2e-5 on G's conv_out/sn_u).
+        for path, (diff, _) in diffs.items():
+            assert diff < (1e-4 if path.endswith("sn_u") else 5e-6), (path, diffs[path])
     # ... while the two steps moved G's weights by far more than that.
     moved = max(np.abs(a.numpy() - b.numpy()).max() for a, b in
                 zip(single.generator.trainable_weights, start.trainable_weights))
