@@ -163,6 +163,7 @@ def test_the_version_appears_only_when_complete(tmp_path, monkeypatch):
     assert os.listdir(base) == []
 
 
+@pytest.mark.slow  # 11 s; --overwrite's refusal without the flag stays default
 def test_overwrite_replaces_a_version(model_dir, generators, tmp_path):
     base = str(tmp_path / "base")
     z = np.random.RandomState(4).randn(3, 128).astype(np.float32)

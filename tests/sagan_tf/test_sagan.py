@@ -237,6 +237,7 @@ def test_two_replicas_equal_one_device_sgd():
     assert moved > 1e-2
 
 
+@pytest.mark.slow  # 24 s; the SGD case checks the same replica arithmetic exactly
 def test_two_replicas_match_one_device_adam():
     """Adam divides by sqrt(v) ~ |g| on its first steps, so a float rounding difference
     in a gradient near zero can move a weight by up to ~lr: the bound is 2 * steps * lr,
@@ -251,7 +252,7 @@ def test_two_replicas_match_one_device_adam():
         assert np.mean(np.abs(a - b) > 1e-6 + 1e-5 * np.abs(a)) < 0.05, name
 
 
-@pytest.mark.parametrize("bad", [NUM_CLASSES, -1])
+@pytest.mark.parametrize("bad", [pytest.param(NUM_CLASSES, marks=pytest.mark.slow), -1])
 def test_fit_refuses_a_label_outside_the_classes(bad):
     """-1 used to train as class 9 (`ops.take` wraps negative ids); now it fails in
     fit's graph as 10 does, naming the label and the valid range."""

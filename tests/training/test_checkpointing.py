@@ -95,7 +95,8 @@ def _files(directory):
     return sorted(os.listdir(directory))
 
 
-@pytest.mark.parametrize("damage", ["deleted", "garbled", "stale"])
+@pytest.mark.parametrize("damage", ["deleted", "garbled",
+                                    pytest.param("stale", marks=pytest.mark.slow)])
 def test_a_damaged_state_file_never_turns_a_run_into_a_new_one(tiny, tmp_path, damage,
                                                                caplog):
     config, _ = _saved_steps(tiny, tmp_path)

@@ -52,6 +52,7 @@ def _finish(proc, timeout):
     return proc.returncode, err
 
 
+@pytest.mark.slow  # 16 s; the start-up wait's messages stay default in this file
 def test_a_worker_that_never_starts_is_named_after_the_timeout(tmp_path):
     ports = free_ports(2)
     start = time.monotonic()

@@ -35,6 +35,7 @@ def _signal_after_rows(path, rows, signum):
     return thread
 
 
+@pytest.mark.slow  # 32 s; Ctrl-C/SIGTERM handling stays default in callbacks/test_stop_on_signal.py, resume in test_train's SIGKILL test
 def test_sigterm_saves_the_step_reached_and_the_next_run_resumes_there(tiny, tmp_path):
     config = tiny.config(tmp_path, steps=60, checkpoint_every=100, sample_every=100,
                          log_every=1, num_classes=None, class_names=())
@@ -99,6 +100,7 @@ def test_mixed_bfloat16_policy_is_set_before_the_models_are_built(tiny, tmp_path
     assert all(p.dtype == np.uint8 for p in maps.panels().values())
 
 
+@pytest.mark.slow  # 34 s; EvalCallback's steps, names and best-FID checkpoint stay default in test_eval_callback.py
 def test_eval_every_evaluates_at_those_steps_and_keeps_the_best_fid(tiny, tmp_path):
     import json  # pylint: disable=import-outside-toplevel
 
