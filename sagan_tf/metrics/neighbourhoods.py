@@ -10,6 +10,8 @@ distances are Euclidean, in float64, through TensorFlow (a GPU when one is visib
 """
 
 import numpy as np
+
+from sagan_tf.metrics.scores import as_2d_float64
 import tensorflow as tf
 
 # Pairwise distances held at once: 2**24 float64 values (128 MiB).
@@ -18,14 +20,7 @@ DEFAULT_BLOCK_ELEMENTS = 2 ** 24
 
 def as_activations(value, name):
     """`value` as a float64 `[N, D]` array of finite numbers with N >= 2."""
-    array = np.asarray(value)
-    if array.ndim != 2 or array.shape[0] < 2 or array.shape[1] < 1:
-        raise ValueError(f"`{name}` must be a 2D array [num_samples >= 2, num_features]. "
-                         f"Received: shape={array.shape}")
-    array = array.astype(np.float64)
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"`{name}` contains NaN or infinite values.")
-    return array
+    return as_2d_float64(value, name, min_samples=2)
 
 
 def check_k(k, num_samples, name="k"):

@@ -40,7 +40,7 @@ def inception_score(logits):
     Raises:
         ValueError: if `logits` is not a non-empty 2D array of finite numbers.
     """
-    logits = _as_2d_float64(logits, "logits", min_samples=1)
+    logits = as_2d_float64(logits, "logits", min_samples=1)
     score = load_tfgan_eval().classifier_score_from_logits(tf.constant(logits))
     return float(score)
 
@@ -94,7 +94,7 @@ def frechet_distance_from_moments(real_mean, real_covariance, fake_activations):
     Returns:
         The distance, a Python float.
     """
-    fake = _as_2d_float64(fake_activations, "fake_activations", min_samples=2)
+    fake = as_2d_float64(fake_activations, "fake_activations", min_samples=2)
     mean = np.asarray(real_mean, np.float64).reshape(-1)
     covariance = np.asarray(real_covariance, np.float64)
     dim = fake.shape[1]
@@ -222,7 +222,9 @@ def _fid(real, fake):
     return float(fid)
 
 
-def _as_2d_float64(value, name, min_samples):
+def as_2d_float64(value, name, min_samples):
+    """`value` as a float64 `[N, D]` array of finite real numbers, N >= `min_samples`,
+    D >= 1; a ValueError naming `name` and the problem otherwise."""
     array = np.asarray(value)
     if array.ndim != 2:
         raise ValueError(f"`{name}` must be a 2D array [num_samples, num_features]. "
@@ -245,8 +247,8 @@ def _as_2d_float64(value, name, min_samples):
 
 
 def _as_activation_pair(real_activations, fake_activations):
-    real = _as_2d_float64(real_activations, "real_activations", min_samples=2)
-    fake = _as_2d_float64(fake_activations, "fake_activations", min_samples=2)
+    real = as_2d_float64(real_activations, "real_activations", min_samples=2)
+    fake = as_2d_float64(fake_activations, "fake_activations", min_samples=2)
     if real.shape[1] != fake.shape[1]:
         raise ValueError(
             "`real_activations` and `fake_activations` must have the same number of "
