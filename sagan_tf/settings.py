@@ -14,7 +14,7 @@ Flag kinds follow the default (str, int, float, bool) or `kind=`: "str", "int",
 import dataclasses
 import sys
 
-from absl import flags
+from absl import app, flags
 
 from sagan_tf import presets
 
@@ -161,3 +161,18 @@ def one_line_flags_parser(program):
             sys.exit(f"{program}: error: {e}")
 
     return parse
+
+
+def run_program(main, program, key_flag_modules):
+    """`absl.app.run(main)` for a console script named `program`.
+
+    `--help`/`--helpshort` list the key flags of the script's own module (`sys.argv[0]`
+    for a console script), so the key flags of `key_flag_modules` (module names) are
+    registered for it; a flag value that does not parse ends with one line
+    (`one_line_flags_parser`).
+    """
+    for module in key_flag_modules:
+        for flag in flags.FLAGS.get_key_flags_for_module(module):
+            flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
+    app.run(main, flags_parser=one_line_flags_parser(program))
+

@@ -63,7 +63,7 @@ import json
 import sys
 
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from sagan_tf import metrics, settings, storage
 from sagan_tf.evaluation import EvalSettings, format_results, run_evaluation
@@ -102,10 +102,7 @@ _SETTINGS = [f.name for f in dataclasses.fields(EvalSettings)]
 
 
 def run():
-    # --help lists the key flags of the main module, here the console script.
-    for flag in FLAGS.get_key_flags_for_module(__name__):
-        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-eval"))
+    settings.run_program(main, "sagan-eval", (__name__,))
 
 
 if __name__ == "__main__":

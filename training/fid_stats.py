@@ -22,7 +22,7 @@ import dataclasses
 import sys
 
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from sagan_tf import metrics, settings
 from sagan_tf.evaluation.reference_run import ReferenceSettings, write_reference_stats
@@ -54,9 +54,7 @@ _SETTINGS = [f.name for f in dataclasses.fields(ReferenceSettings)]
 
 
 def run():
-    for flag in FLAGS.get_key_flags_for_module(__name__):
-        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-fid-stats"))
+    settings.run_program(main, "sagan-fid-stats", (__name__,))
 
 
 if __name__ == "__main__":

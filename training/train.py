@@ -15,7 +15,7 @@ from the command line; `--attention` and `--synchronized_bn` are shorthands.
 import sys
 
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from sagan_tf import metrics, settings, storage
 from sagan_tf.run_dir import RunDir
@@ -83,13 +83,7 @@ class _NoLock:  # the other workers of a cluster: the chief holds the lock
 
 
 def run():
-    # --help/--helpshort list the key flags of the main module: the console script.
-    for flag in FLAGS.get_key_flags_for_module(__name__):
-        FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    for module in (settings.__name__,):
-        for flag in FLAGS.get_key_flags_for_module(module):
-            FLAGS.register_key_flag_for_module(sys.argv[0], flag)
-    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-train"))
+    settings.run_program(main, "sagan-train", (__name__, settings.__name__))
 
 
 if __name__ == "__main__":
