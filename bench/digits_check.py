@@ -50,7 +50,7 @@ def generated_digits(model_dir, num, seed):
         raise SystemExit(f"{model_dir} is an unconditional run: there is no requested "
                          "class to check.")
     labels = (np.arange(num) * config.num_classes // num).astype(np.int32)
-    z = noise.latents(seed, num, config.latent_dim).numpy()
+    z = noise.latents(seed, num, int(generator.inputs[0].shape[-1])).numpy()
     images = np.concatenate([
         np.asarray(generator([z[i:i + 100], labels[i:i + 100]], training=False))
         for i in range(0, num, 100)])
