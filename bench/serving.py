@@ -1,7 +1,7 @@
 """Benchmark: latency and throughput of the exported generator's signatures on this machine.
 
     python bench/serving.py [--saved_model=DIR] [--preset=sagan32] [--batch_sizes=1,8,32,64]
-        [--iters=10] [--warmup=2]
+        [--iters=10] [--warmup=2] [--upsample_conv=subpixel|plain]
 
 Without --saved_model, exports a freshly initialised `preset` generator (10 classes;
 weights do not change the cost) to a temporary directory first and reports how long
@@ -9,7 +9,9 @@ that took. Each signature (`serving_default`, `generate`) is timed per batch siz
 ways: "session", the TF1 Session on the serve MetaGraph fed by tensor name as TF
 Serving's Session::Run does (without its RPC, JSON and batching costs), and "load",
 `tf.saved_model.load(...).signatures[...]`. Reported: the median seconds per request
-and images per second. The last line printed is JSON.
+and images per second. `--upsample_conv` builds the fresh generator with G's sub-pixel
+up-convolutions (the default) or the plain upsample-then-3x3 form (issue 18), to compare
+the two exports' throughput. The last line printed is JSON.
 """
 
 import argparse
@@ -28,11 +30,12 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def export_fresh(preset, directory):
+def export_fresh(preset, directory, upsample_conv=None):
     import sagan_tf  # pylint: disable=import-outside-toplevel
     from export import exporter  # pylint: disable=import-outside-toplevel
 
-    generator = sagan_tf.build_generator(preset, 10)
+    overrides = {} if upsample_conv is None else {"upsample_conv": upsample_conv}
+    generator = sagan_tf.build_generator(preset, 10, **overrides)
     start = time.perf_counter()
     path = exporter.export_generator(generator, directory, 1, num_classes=10)
     return path, time.perf_counter() - start
@@ -63,14 +66,17 @@ def main():
     parser.add_argument("--batch_sizes", default="1,8,32,64")
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--upsample_conv", default=None, choices=("subpixel", "plain"),
+                        help="G's up-convolutions of a fresh export (default: the preset's)")
     args = parser.parse_args()
     batch_sizes = [int(n) for n in args.batch_sizes.split(",")]
 
-    result = {"preset": None, "export_seconds": None, "timings": []}
+    result = {"preset": None, "upsample_conv": args.upsample_conv, "export_seconds": None,
+              "timings": []}
     with tempfile.TemporaryDirectory() as tmp:
         path = args.saved_model
         if path is None:
-            path, result["export_seconds"] = export_fresh(args.preset, tmp)
+            path, result["export_seconds"] = export_fresh(args.preset, tmp, args.upsample_conv)
             result["preset"] = args.preset
         loaded = tf.saved_model.load(path)
         latent_dim = int(loaded.latent_dim.numpy())
