@@ -68,13 +68,14 @@ class _SignallingWriter:
 
 
 def test_signals_during_the_final_save_do_not_lose_it(tiny):
+    previous = signal.getsignal(signal.SIGINT)  # SIG_IGN in a shell's background job
     model = tiny.model()
     writer = _SignallingWriter(tiny.RecordingWriter(model))
     stopper = StopOnSignal()
     model.fit(tiny.digits(), steps_per_epoch=8, verbose=0, callbacks=[
         _SignalAt(2, signal.SIGTERM), PeriodicCheckpoint(writer, every=100), stopper])
     assert writer.saved == ["ckpt-2"]
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert signal.getsignal(signal.SIGINT) is previous
 
 
 def test_an_early_stop_does_not_show_a_full_progress_bar(tiny, capsys):
