@@ -21,12 +21,26 @@ def phase_kernels(kernel):
     Each is a sum of the 3x3 taps of `kernel` [3, 3, C, F] that read the same input
     pixel for that phase; computed in `kernel`'s dtype.
     """
+    return ops.stack([ops.stack(row) for row in _phase_kernel_list(kernel)])
+
+
+def _phase_kernel_list(kernel):
+    """`phase_kernels` as a nested list [r][s] of [2, 2, C, F] tensors, each its own
+    matmul: slicing one combined tensor would make autodiff write a zero-filled copy of
+    all 16 taps per slice (`StridedSliceGrad`) and sum the four."""
     if tuple(kernel.shape[:2]) != (3, 3):
         raise ValueError(f"`kernel` must be [3, 3, C, F]. Received: shape={kernel.shape}")
     c, f = kernel.shape[2], kernel.shape[3]
-    taps = ops.convert_to_tensor(_PHASE_TAPS, dtype=kernel.dtype)
-    combined = ops.matmul(taps, ops.reshape(kernel, (9, c * f)))
-    return ops.reshape(combined, (2, 2, 2, 2, c, f))
+    flat = ops.reshape(kernel, (9, c * f))
+    kernels = []
+    for r in range(2):
+        row = []
+        for s in range(2):
+            phase = 2 * r + s  # rows 4 * phase .. 4 * phase + 3 of _PHASE_TAPS
+            taps = ops.convert_to_tensor(_PHASE_TAPS[4 * phase:4 * phase + 4], kernel.dtype)
+            row.append(ops.reshape(ops.matmul(taps, flat), (2, 2, c, f)))
+        kernels.append(row)
+    return kernels
 
 
 def upsample_conv3x3(x, kernel):
@@ -45,13 +59,13 @@ def upsample_conv3x3(x, kernel):
     that the sums are rounded once) and cast to x's dtype.
     """
     h, w, f = x.shape[1], x.shape[2], kernel.shape[3]
-    k = ops.cast(phase_kernels(kernel), x.dtype)
+    k = _phase_kernel_list(kernel)
     rows = []
     for r in range(2):
         cols = []
         for s in range(2):
             xp = ops.pad(x, [[0, 0], [1 - r, r], [1 - s, s], [0, 0]])
-            cols.append(ops.conv(xp, k[r, s], strides=1, padding="valid"))
+            cols.append(ops.conv(xp, ops.cast(k[r][s], x.dtype), strides=1, padding="valid"))
         rows.append(ops.stack(cols, axis=3))  # [N, H, W, 2 (s), F]
     y = ops.stack(rows, axis=2)  # [N, H, 2 (r), W, 2 (s), F]
     n = ops.shape(x)[0]
