@@ -211,4 +211,3 @@ def allow_tensor_seeds_in_traced_function():
     """
     if not tf.executing_eagerly():
         tf.compat.v1.set_random_seed(None)
-

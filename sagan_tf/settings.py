@@ -175,4 +175,3 @@ def run_program(main, program, key_flag_modules):
         for flag in flags.FLAGS.get_key_flags_for_module(module):
             flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     app.run(main, flags_parser=one_line_flags_parser(program))
-

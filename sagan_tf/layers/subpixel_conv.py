@@ -10,8 +10,8 @@ from keras import ops
 # the phase's d-th input row (d = 0, 1: rows i - 1 + r, i + r). The same holds for columns.
 _ROW_TAPS = np.array([[[1, 0, 0], [0, 1, 1]],
                       [[1, 1, 0], [0, 0, 1]]], np.float32)
-# [(r, s, d, e), (a, b)]: the 2D combination, one row per phase and 2x2 tap.
-_PHASE_TAPS = np.einsum("rda,seb->rsdeab", _ROW_TAPS, _ROW_TAPS).reshape(16, 9)
+# [r, s, (d, e), (a, b)]: the 2D combination, per phase one row per 2x2 tap.
+_PHASE_TAPS = np.einsum("rda,seb->rsdeab", _ROW_TAPS, _ROW_TAPS).reshape(2, 2, 4, 9)
 
 
 def phase_kernels(kernel):
@@ -36,8 +36,7 @@ def _phase_kernel_list(kernel):
     for r in range(2):
         row = []
         for s in range(2):
-            phase = 2 * r + s  # rows 4 * phase .. 4 * phase + 3 of _PHASE_TAPS
-            taps = ops.convert_to_tensor(_PHASE_TAPS[4 * phase:4 * phase + 4], kernel.dtype)
+            taps = ops.convert_to_tensor(_PHASE_TAPS[r, s], kernel.dtype)
             row.append(ops.reshape(ops.matmul(taps, flat), (2, 2, c, f)))
         kernels.append(row)
     return kernels

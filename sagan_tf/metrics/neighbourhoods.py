@@ -10,9 +10,9 @@ distances are Euclidean, in float64, through TensorFlow (a GPU when one is visib
 """
 
 import numpy as np
+import tensorflow as tf
 
 from sagan_tf.metrics.scores import as_2d_float64
-import tensorflow as tf
 
 # Pairwise distances held at once: 2**24 float64 values (128 MiB).
 DEFAULT_BLOCK_ELEMENTS = 2 ** 24
