@@ -25,14 +25,13 @@ import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sagan_tf.layers.pooled_conv import pooled_conv3x3, pooled_kernel  # noqa: E402
+from sagan_tf.layers.residual_up_block import upsample_nearest_2x  # noqa: E402
 from sagan_tf.layers.subpixel_conv import phase_kernels, upsample_conv3x3  # noqa: E402
 
 
 def up_plain(x, k):
-    """Nearest 2x upsampling, then the 3x3 'same' convolution."""
-    h, w = x.shape[1], x.shape[2]
-    upsampled = tf.image.resize(x, (2 * h, 2 * w), method="nearest")
-    return tf.nn.conv2d(upsampled, tf.cast(k, x.dtype), 1, "SAME")
+    """The package's plain path: nearest 2x upsampling, then the 3x3 'same' convolution."""
+    return tf.nn.conv2d(upsample_nearest_2x(x), tf.cast(k, x.dtype), 1, "SAME")
 
 
 def up_one(x, k):
