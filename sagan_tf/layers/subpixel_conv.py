@@ -12,6 +12,15 @@ _ROW_TAPS = np.array([[[1, 0, 0], [0, 1, 1]],
                       [[1, 1, 0], [0, 0, 1]]], np.float32)
 # [r, s, (d, e), (a, b)]: the 2D combination, per phase one row per 2x2 tap.
 _PHASE_TAPS = np.einsum("rda,seb->rsdeab", _ROW_TAPS, _ROW_TAPS).reshape(2, 2, 4, 9)
+# Tap a of output row p reads upsampled row p + a - 1, that is input row i when
+# p + a - 1 is 2i or 2i + 1: output rows 2i + 1 - a and 2i + 2 - a, rows 2i + 2 - a and
+# 2i + 3 - a of the output gradient padded by one. _TAP_WINDOWS[t, u, 0, 3a + b] = 1 on
+# that 2x2 window of a 4x4 stride-2 window whose top-left corner is row 2i, column 2j of
+# the padded gradient (TF's 'same' padding for a 4x4 stride-2 window over 2H rows).
+_TAP_WINDOWS = np.zeros((4, 4, 1, 9), np.float32)
+for _a in range(3):
+    for _b in range(3):
+        _TAP_WINDOWS[2 - _a:4 - _a, 2 - _b:4 - _b, 0, 3 * _a + _b] = 1
 
 
 def phase_kernels(kernel):
@@ -56,7 +65,48 @@ def upsample_conv3x3(x, kernel):
 
     The kernels are combined in `kernel`'s dtype (pass float32 for a bfloat16 `x`, so
     that the sums are rounded once) and cast to x's dtype.
+
+    Gradients: x's is autodiff's (the four convolutions' input gradients); the
+    kernel's is `kernel_gradient`, taken for the 3x3 kernel directly (9 products per
+    input pixel instead of the phases' 16, and no convolution filter gradients).
     """
+    return _with_kernel_gradient(_phases(x, ops.stop_gradient(kernel)), x, kernel)
+
+
+@ops.custom_gradient
+def _with_kernel_gradient(y, x, kernel):
+    """y unchanged; in the backward pass dL/dy passes through (to the convolutions,
+    which give dL/dx) and dL/dkernel is `kernel_gradient(x, dL/dy)`."""
+
+    def grad(*args, upstream=None):
+        dy = args[0] if upstream is None else upstream
+        return dy, None, ops.cast(kernel_gradient(x, dy), kernel.dtype)
+
+    return y, grad
+
+
+def kernel_gradient(x, dy):
+    """dL/dK [3, 3, C, F] of `upsample_conv3x3(x, K)` given dL/dy `dy` [N, 2H, 2W, F].
+
+        dL/dK[a, b] = sum_{i, j} x[i, j]^T V_ab[i, j]
+
+    where V_ab[i, j] sums dy over the 2x2 output pixels whose tap (a, b) reads input
+    pixel (i, j) (rows 2i + 1 - a and 2i + 2 - a, the same for columns; zero outside
+    the image): all nine V_ab in one depthwise convolution with fixed 0/1 windows
+    (`_TAP_WINDOWS`), then one matmul over the N*H*W pixels. This is the plain path's
+    filter gradient with the sums over each 2x2 block taken first: 9 multiply-adds
+    per input pixel and channel pair, where the four phases' 2x2 filter gradients take
+    16 and the plain conv on the upsampled map 36. Computed in x's dtype.
+    """
+    c, f = x.shape[-1], dy.shape[-1]
+    windows = ops.convert_to_tensor(np.tile(_TAP_WINDOWS, (1, 1, f, 1)), dy.dtype)
+    v = ops.depthwise_conv(dy, windows, strides=2, padding="same")  # [N, H, W, (F, 9)]
+    g = ops.matmul(ops.transpose(ops.reshape(x, (-1, c))), ops.reshape(v, (-1, f * 9)))
+    return ops.transpose(ops.reshape(g, (c, f, 3, 3)), (2, 3, 0, 1))
+
+
+def _phases(x, kernel):
+    """The four 2x2 convolutions of `upsample_conv3x3`, interleaved."""
     h, w, f = x.shape[1], x.shape[2], kernel.shape[3]
     k = _phase_kernel_list(kernel)
     rows = []

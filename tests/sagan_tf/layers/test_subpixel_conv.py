@@ -4,7 +4,7 @@ import tensorflow as tf
 
 import reference
 from sagan_tf.layers.residual_up_block import upsample_nearest_2x
-from sagan_tf.layers.subpixel_conv import phase_kernels, upsample_conv3x3
+from sagan_tf.layers.subpixel_conv import kernel_gradient, phase_kernels, upsample_conv3x3
 
 
 def _plain(x, kernel):
@@ -40,12 +40,25 @@ def test_phase_kernels_sum_the_taps_that_read_each_input_pixel():
     np.testing.assert_allclose(k[0, 0, 0, 0], kernel[0, 0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("shape", [(2, 4, 4, 3), (1, 3, 5, 2), (2, 1, 1, 4), (1, 2, 6, 16)])
+def test_kernel_gradient_equals_numpy_filter_gradient_of_the_upsampled_input(shape):
+    """dL/dK of <upsample-then-conv(x, K), r> is the 3x3 filter gradient of the
+    upsampled x (NumPy, float64), whatever the parity of H and W."""
+    rng = np.random.RandomState(3)
+    x = rng.randn(*shape).astype("float32")
+    r = rng.randn(shape[0], 2 * shape[1], 2 * shape[2], 5).astype("float32")
+    got = kernel_gradient(tf.constant(x), tf.constant(r)).numpy()
+    want = reference.conv2d_kernel_grad(reference.upsample2(x), r, (3, 3, shape[-1], 5))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("dtype, tol", [("float32", 1e-5), ("bfloat16", 3e-2)])
-def test_gradients_of_input_and_kernel_equal_the_plain_path(dtype, tol):
+@pytest.mark.parametrize("shape", [(2, 4, 4, 8), (1, 3, 5, 8), (2, 1, 1, 8)])
+def test_gradients_of_input_and_kernel_equal_the_plain_path(dtype, tol, shape):
     rng = np.random.RandomState(2)
-    x = tf.constant(rng.randn(2, 4, 4, 8).astype("float32"))
+    x = tf.constant(rng.randn(*shape).astype("float32"))
     kernel = tf.constant(rng.randn(3, 3, 8, 6).astype("float32") * 0.3)
-    r = tf.constant(rng.randn(2, 8, 8, 6).astype("float32"))
+    r = tf.constant(rng.randn(shape[0], 2 * shape[1], 2 * shape[2], 6).astype("float32"))
     results = []
     for fn in (lambda t, k: upsample_conv3x3(t, k),  # float32 kernel, combined then cast
                lambda t, k: _plain(t, tf.cast(k, dtype))):
@@ -64,3 +77,23 @@ def test_gradients_of_input_and_kernel_equal_the_plain_path(dtype, tol):
 def test_kernel_of_the_wrong_size():
     with pytest.raises(ValueError, match="must be \\[3, 3, C, F\\]"):
         upsample_conv3x3(tf.zeros((1, 2, 2, 3)), tf.zeros((1, 1, 3, 4)))
+
+
+def test_kernel_gradient_in_a_graph_with_unknown_batch_and_size():
+    """The kernel's gradient when only C and F are known (a SavedModel signature, a
+    tf.function over varying sizes), against NumPy."""
+    kernel = tf.constant(np.random.RandomState(4).randn(3, 3, 2, 3).astype("float32"))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 2]),
+                                  tf.TensorSpec([None, None, None, 3])])
+    def grad(x, r):
+        with tf.GradientTape() as tape:
+            tape.watch(kernel)
+            loss = tf.reduce_sum(upsample_conv3x3(x, kernel) * r)
+        return tape.gradient(loss, kernel)
+
+    rng = np.random.RandomState(5)
+    x = rng.randn(2, 3, 4, 2).astype("float32")
+    r = rng.randn(2, 6, 8, 3).astype("float32")
+    want = reference.conv2d_kernel_grad(reference.upsample2(x), r, (3, 3, 2, 3))
+    np.testing.assert_allclose(grad(x, r).numpy(), want, rtol=1e-5, atol=1e-5)
