@@ -11,6 +11,11 @@ positions, but one large op); D's 3x3-conv-then-avgpool as the plain pair, as th
 package's 4x4 stride-2 convolution (`pooled_conv3x3`), and as space-to-depth then a 2x2
 stride-1 convolution over 4C channels ("s2d", the same FLOPs). Prints the median ms of
 each, its speed-up over plain and its largest relative difference from plain.
+
+For the G cases, also G's kernel gradient alone (dL/dK given x and dL/dy): the four
+phases' 2x2 filter gradients (`Conv2DBackpropFilter`, what autodiff of the phase convs
+runs) against `kernel_gradient`'s two ways of summing the taps ("depthwise",
+"pooled"), which pick its default per dtype.
 """
 
 import argparse
@@ -26,7 +31,8 @@ import tensorflow as tf  # noqa: E402
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sagan_tf.layers.pooled_conv import pooled_conv3x3, pooled_kernel  # noqa: E402
 from sagan_tf.layers.residual_up_block import upsample_nearest_2x  # noqa: E402
-from sagan_tf.layers.subpixel_conv import phase_kernels, upsample_conv3x3  # noqa: E402
+from sagan_tf.layers.subpixel_conv import (_phases, kernel_gradient, phase_kernels,  # noqa: E402
+                                           upsample_conv3x3)
 
 
 def up_plain(x, k):
@@ -77,6 +83,35 @@ CASES = {
 }
 
 
+def _phase_filter_gradients(x, dy):
+    """dL/dK through the four phase convolutions' own filter gradients."""
+    k = tf.zeros((3, 3, x.shape[3], dy.shape[3]), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(k)
+        y = _phases(x, k)
+    return tape.gradient(y, k, output_gradients=dy)
+
+
+def time_kernel_gradients(name, shape, f, dt, repeats):
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.standard_normal(shape).astype("float32"), dtype=dt)
+    dy = tf.constant(rng.standard_normal(
+        (shape[0], 2 * shape[1], 2 * shape[2], f)).astype("float32"), dtype=dt)
+    forms = {"phase filter grads": tf.function(_phase_filter_gradients),
+             "depthwise": tf.function(lambda a, b: kernel_gradient(a, b, "depthwise")),
+             "pooled": tf.function(lambda a, b: kernel_gradient(a, b, "pooled"))}
+    times = {form: [] for form in forms}
+    for fn in forms.values():
+        fn(x, dy).numpy()
+    for _ in range(repeats):
+        for form, fn in forms.items():
+            start = time.perf_counter()
+            fn(x, dy).numpy()
+            times[form].append(time.perf_counter() - start)
+    print(name, dt, "kernel gradient:", "  ".join(
+        f"{form} {np.median(t) * 1e3:.0f} ms" for form, t in times.items()), flush=True)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", default=",".join(CASES))
@@ -113,6 +148,8 @@ def main():
             print(name, dt, "  ".join(
                 f"{form} {np.median(t) * 1e3:.0f} ms (x{base / np.median(t):.2f}, "
                 f"diff {errors[form]:.1e})" for form, t in times.items()), flush=True)
+            if name.startswith("G"):
+                time_kernel_gradients(name, shape, f, dt, args.repeats)
 
 
 if __name__ == "__main__":

@@ -85,24 +85,61 @@ def _with_kernel_gradient(y, x, kernel):
     return y, grad
 
 
-def kernel_gradient(x, dy):
+def kernel_gradient(x, dy, tap_sums=None):
     """dL/dK [3, 3, C, F] of `upsample_conv3x3(x, K)` given dL/dy `dy` [N, 2H, 2W, F].
 
         dL/dK[a, b] = sum_{i, j} x[i, j]^T V_ab[i, j]
 
     where V_ab[i, j] sums dy over the 2x2 output pixels whose tap (a, b) reads input
     pixel (i, j) (rows 2i + 1 - a and 2i + 2 - a, the same for columns; zero outside
-    the image): all nine V_ab in one depthwise convolution with fixed 0/1 windows
-    (`_TAP_WINDOWS`), then one matmul over the N*H*W pixels. This is the plain path's
-    filter gradient with the sums over each 2x2 block taken first: 9 multiply-adds
-    per input pixel and channel pair, where the four phases' 2x2 filter gradients take
-    16 and the plain conv on the upsampled map 36. Computed in x's dtype.
+    the image), then one matmul over the N*H*W pixels for all nine taps. This is the
+    plain path's filter gradient with the sums over each 2x2 block taken first: 9
+    multiply-adds per input pixel and channel pair, where the four phases' 2x2 filter
+    gradients take 16 and the plain conv on the upsampled map 36. Computed in x's
+    dtype.
+
+    `tap_sums` is how the nine V_ab are formed: "depthwise" (one depthwise convolution
+    with fixed 0/1 windows, `_TAP_WINDOWS`; the sums rounded once) or "pooled" (2x1
+    and 1x2 average pools of the padded dy, then the nine shifted slices concatenated;
+    rounded after each pair). None picks the faster on this project's CPU (bench/
+    rewrite_forms.py): "pooled" for bfloat16, "depthwise" otherwise.
     """
     c, f = x.shape[-1], dy.shape[-1]
-    windows = ops.convert_to_tensor(np.tile(_TAP_WINDOWS, (1, 1, f, 1)), dy.dtype)
-    v = ops.depthwise_conv(dy, windows, strides=2, padding="same")  # [N, H, W, (F, 9)]
-    g = ops.matmul(ops.transpose(ops.reshape(x, (-1, c))), ops.reshape(v, (-1, f * 9)))
-    return ops.transpose(ops.reshape(g, (c, f, 3, 3)), (2, 3, 0, 1))
+    if tap_sums is None:
+        tap_sums = "pooled" if dy.dtype == "bfloat16" else "depthwise"
+    if tap_sums == "depthwise":
+        windows = ops.convert_to_tensor(np.tile(_TAP_WINDOWS, (1, 1, f, 1)), dy.dtype)
+        v = ops.depthwise_conv(dy, windows, strides=2, padding="same")  # [N, H, W, (F, 9)]
+        g = ops.matmul(ops.transpose(ops.reshape(x, (-1, c))), ops.reshape(v, (-1, f * 9)))
+        return ops.transpose(ops.reshape(g, (c, f, 3, 3)), (2, 3, 0, 1))
+    if tap_sums != "pooled":
+        raise ValueError("`tap_sums` must be one of None, 'depthwise', 'pooled'. "
+                         f"Received: tap_sums={tap_sums}")
+    v = ops.concatenate(_pooled_tap_sums(dy), axis=-1)  # [N, H, W, (9, F)] / 4
+    g = ops.matmul(ops.transpose(ops.reshape(x, (-1, c))), ops.reshape(v, (-1, 9 * f)))
+    return ops.transpose(ops.reshape(g, (c, 3, 3, f)), (1, 2, 0, 3)) * 4
+
+
+def _pooled_tap_sums(dy):
+    """The nine V_ab / 4 of `kernel_gradient`, in tap order (a, b).
+
+    Rows: tap a = 1 sums output rows 2i, 2i + 1 (pairs of dy, "O"); taps 0 and 2 sum
+    rows 2i + 1, 2i + 2 and 2i - 1, 2i: pairs k = 0..H of dy padded by one row
+    ("E", rows 2k - 1 and 2k), from k = 1 and from k = 0. The same for columns.
+    """
+    rows = {"O": ops.average_pool(dy, (2, 1), (2, 1), "valid"),
+            "E": ops.average_pool(_pad(dy, 1, 0), (2, 1), (2, 1), "valid")}
+    pairs = {}
+    for r, t in rows.items():
+        pairs[r + "O"] = ops.average_pool(t, (1, 2), (1, 2), "valid")
+        pairs[r + "E"] = ops.average_pool(_pad(t, 0, 1), (1, 2), (1, 2), "valid")
+    kind = ("E", "O", "E")
+    cut = (slice(1, None), slice(None), slice(None, -1))
+    return [pairs[kind[a] + kind[b]][:, cut[a], cut[b], :] for a in range(3) for b in range(3)]
+
+
+def _pad(t, rows, cols):
+    return ops.pad(t, [[0, 0], [rows, rows], [cols, cols], [0, 0]])
 
 
 def _phases(x, kernel):

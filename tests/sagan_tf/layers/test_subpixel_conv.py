@@ -40,16 +40,39 @@ def test_phase_kernels_sum_the_taps_that_read_each_input_pixel():
     np.testing.assert_allclose(k[0, 0, 0, 0], kernel[0, 0], rtol=1e-6)
 
 
+@pytest.mark.parametrize("tap_sums", ["depthwise", "pooled"])
 @pytest.mark.parametrize("shape", [(2, 4, 4, 3), (1, 3, 5, 2), (2, 1, 1, 4), (1, 2, 6, 16)])
-def test_kernel_gradient_equals_numpy_filter_gradient_of_the_upsampled_input(shape):
+def test_kernel_gradient_equals_numpy_filter_gradient_of_the_upsampled_input(shape, tap_sums):
     """dL/dK of <upsample-then-conv(x, K), r> is the 3x3 filter gradient of the
-    upsampled x (NumPy, float64), whatever the parity of H and W."""
+    upsampled x (NumPy, float64), whatever the parity of H and W, both ways of
+    summing the taps."""
     rng = np.random.RandomState(3)
     x = rng.randn(*shape).astype("float32")
     r = rng.randn(shape[0], 2 * shape[1], 2 * shape[2], 5).astype("float32")
-    got = kernel_gradient(tf.constant(x), tf.constant(r)).numpy()
+    got = kernel_gradient(tf.constant(x), tf.constant(r), tap_sums=tap_sums).numpy()
     want = reference.conv2d_kernel_grad(reference.upsample2(x), r, (3, 3, shape[-1], 5))
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("tap_sums", ["depthwise", "pooled"])
+def test_kernel_gradient_in_bfloat16_is_the_float32_one_to_bfloat16_rounding(tap_sums):
+    rng = np.random.RandomState(6)
+    x = rng.randn(2, 4, 4, 16).astype("float32")
+    r = rng.randn(2, 8, 8, 8).astype("float32")
+    got = kernel_gradient(tf.constant(x, "bfloat16"), tf.constant(r, "bfloat16"),
+                          tap_sums=tap_sums)
+    assert got.dtype == "bfloat16"
+    want = reference.conv2d_kernel_grad(
+        reference.upsample2(tf.cast(tf.cast(x, "bfloat16"), "float32").numpy()),
+        tf.cast(tf.cast(r, "bfloat16"), "float32").numpy(), (3, 3, 16, 8))
+    scale = np.abs(want).max()
+    np.testing.assert_allclose(tf.cast(got, "float32").numpy() / scale, want / scale,
+                               rtol=0, atol=2e-2)
+
+
+def test_kernel_gradient_refuses_an_unknown_tap_sum():
+    with pytest.raises(ValueError, match="`tap_sums` must be one of"):
+        kernel_gradient(tf.zeros((1, 2, 2, 3)), tf.zeros((1, 4, 4, 2)), tap_sums="fft")
 
 
 @pytest.mark.parametrize("dtype, tol", [("float32", 1e-5), ("bfloat16", 3e-2)])
