@@ -85,16 +85,32 @@ def subpixel_kernel_gradient_saving(generator):
     return total
 
 
+def strided_kernel_gradient_saving(discriminator):
+    """FLOPs per image and D backward pass that D does not spend because each strided
+    down-block's kernel gradient is taken for the 3x3 kernel (`kernel_gradient` in
+    sagan_tf/layers/pooled_conv.py): 9 multiply-adds per pooled pixel and channel pair
+    instead of the 4x4 kernel's 16, that is 7/9 of a 3x3 conv at the pooled
+    resolution."""
+    total = 0
+    for layer in discriminator.layers:
+        if (isinstance(layer, ResidualDownBlock) and layer.downsample
+                and layer.pooled_conv == "strided"):
+            total += _conv(layer.conv_2, layer.output.shape[1:3]) * 7 // 9
+    return total
+
+
 def train_iteration_flops(generator, discriminator, batch_size, paper_order=False):
     """FLOPs of one D step + one G step at `batch_size`.
 
     D step: G forward, D forward on real and fake, D backward (2x forward) on both.
     G step: G forward and backward (2x forward: input and kernel gradients), D forward
     and its input gradient (2x). Total per image: 4 G_f + 8 D_f, less
-    `subpixel_kernel_gradient_saving` (none with `paper_order`: the paper's plain
-    convs).
+    `subpixel_kernel_gradient_saving` once and `strided_kernel_gradient_saving` twice
+    (D's kernel gradients on the real and the fake batch); none with `paper_order`
+    (the paper's plain convs).
     """
     g_f = forward_flops_per_image(generator, paper_order)
     d_f = forward_flops_per_image(discriminator, paper_order)
-    saving = 0 if paper_order else subpixel_kernel_gradient_saving(generator)
+    saving = 0 if paper_order else (subpixel_kernel_gradient_saving(generator)
+                                    + 2 * strided_kernel_gradient_saving(discriminator))
     return batch_size * (4 * g_f + 8 * d_f - saving), g_f, d_f

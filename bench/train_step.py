@@ -13,12 +13,12 @@ the same keys whatever the preset and device (`s_per_image` is s_per_iter /
 batch_size).
 
 GFLOP/s count the FLOPs the package executes (`bench/flops.py`): for sagan32 at batch
-64, 768 GFLOP per iteration with G's sub-pixel and D's strided convolutions (the
-defaults, and G's sub-pixel kernel gradients taken for the 3x3 kernels; 1,121 with the
+64, 759 GFLOP per iteration with G's sub-pixel and D's strided convolutions (the
+defaults, their kernel gradients taken for the 3x3 kernels; 1,121 with the
 plain ones), not the 1,158 of the paper's formulation in the authors' order, because
 those forms and the 1x1 shortcuts at the lower resolution do less work for the same
 function. Counting the paper's figure against our time would flatter the fraction of
-peak by 51%.
+peak by 53%.
 """
 
 import argparse

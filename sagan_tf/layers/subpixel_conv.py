@@ -3,6 +3,8 @@
 import numpy as np
 from keras import ops
 
+from sagan_tf.layers.pair_means import pair_means
+
 # Output row 2i + r of upsample-then-conv (phase r) reads upsampled rows 2i + r - 1,
 # 2i + r, 2i + r + 1 (taps a = 0, 1, 2), that is input rows i + floor((r + a - 1) / 2):
 # phase 0 reads row i - 1 with tap 0 and row i with taps 1 and 2; phase 1 reads row i
@@ -123,23 +125,14 @@ def kernel_gradient(x, dy, tap_sums=None):
 def _pooled_tap_sums(dy):
     """The nine V_ab / 4 of `kernel_gradient`, in tap order (a, b).
 
-    Rows: tap a = 1 sums output rows 2i, 2i + 1 (pairs of dy, "O"); taps 0 and 2 sum
-    rows 2i + 1, 2i + 2 and 2i - 1, 2i: pairs k = 0..H of dy padded by one row
-    ("E", rows 2k - 1 and 2k), from k = 1 and from k = 0. The same for columns.
+    Rows: tap a = 1 sums output rows 2i, 2i + 1 (`pair_means`' "O"); taps 0 and 2 sum
+    rows 2i + 1, 2i + 2 and 2i - 1, 2i: its "E" pairs k = 1..H and k = 0..H - 1. The
+    same for columns.
     """
-    rows = {"O": ops.average_pool(dy, (2, 1), (2, 1), "valid"),
-            "E": ops.average_pool(_pad(dy, 1, 0), (2, 1), (2, 1), "valid")}
-    pairs = {}
-    for r, t in rows.items():
-        pairs[r + "O"] = ops.average_pool(t, (1, 2), (1, 2), "valid")
-        pairs[r + "E"] = ops.average_pool(_pad(t, 0, 1), (1, 2), (1, 2), "valid")
+    means = pair_means(dy)
     kind = ("E", "O", "E")
     cut = (slice(1, None), slice(None), slice(None, -1))
-    return [pairs[kind[a] + kind[b]][:, cut[a], cut[b], :] for a in range(3) for b in range(3)]
-
-
-def _pad(t, rows, cols):
-    return ops.pad(t, [[0, 0], [rows, rows], [cols, cols], [0, 0]])
+    return [means[kind[a] + kind[b]][:, cut[a], cut[b], :] for a in range(3) for b in range(3)]
 
 
 def _phases(x, kernel):
