@@ -71,29 +71,24 @@ def forward_flops_per_image(model, paper_order=False):
     return total
 
 
-def subpixel_kernel_gradient_saving(generator):
-    """FLOPs per image that G's backward does not spend because each sub-pixel
-    up-block's kernel gradient is taken for the 3x3 kernel (`kernel_gradient` in
-    sagan_tf/layers/subpixel_conv.py): 9 multiply-adds per input pixel and channel pair
-    instead of the four 2x2 phases' 16 (2 x forward counts 16), that is 7/36 of the
-    plain 3x3 conv at the upsampled resolution (36 per input pixel)."""
+def kernel_gradient_saving(model):
+    """FLOPs per image and backward pass that `model` does not spend because its
+    rewritten blocks take their kernel gradients for the 3x3 kernel (`kernel_gradient`
+    in sagan_tf/layers/subpixel_conv.py and pooled_conv.py) instead of by autodiff of
+    their 2x2 and 4x4 convolutions (which a backward pass counts as one forward):
+
+    - a sub-pixel up-block: 9 multiply-adds per input pixel and channel pair instead
+      of the four 2x2 phases' 16, that is 7/36 of the plain 3x3 conv at the upsampled
+      resolution (36 per input pixel);
+    - a strided down-block: 9 per pooled pixel instead of the 4x4 kernel's 16, that
+      is 7/9 of a 3x3 conv at the pooled resolution.
+    """
     total = 0
-    for layer in generator.layers:
+    for layer in model.layers:
         if (isinstance(layer, ResidualUpBlock) and layer.upsample
                 and layer.upsample_conv == "subpixel"):
             total += _conv(layer.conv_1, layer.output.shape[1:3]) * 7 // 36
-    return total
-
-
-def strided_kernel_gradient_saving(discriminator):
-    """FLOPs per image and D backward pass that D does not spend because each strided
-    down-block's kernel gradient is taken for the 3x3 kernel (`kernel_gradient` in
-    sagan_tf/layers/pooled_conv.py): 9 multiply-adds per pooled pixel and channel pair
-    instead of the 4x4 kernel's 16, that is 7/9 of a 3x3 conv at the pooled
-    resolution."""
-    total = 0
-    for layer in discriminator.layers:
-        if (isinstance(layer, ResidualDownBlock) and layer.downsample
+        elif (isinstance(layer, ResidualDownBlock) and layer.downsample
                 and layer.pooled_conv == "strided"):
             total += _conv(layer.conv_2, layer.output.shape[1:3]) * 7 // 9
     return total
@@ -105,12 +100,11 @@ def train_iteration_flops(generator, discriminator, batch_size, paper_order=Fals
     D step: G forward, D forward on real and fake, D backward (2x forward) on both.
     G step: G forward and backward (2x forward: input and kernel gradients), D forward
     and its input gradient (2x). Total per image: 4 G_f + 8 D_f, less
-    `subpixel_kernel_gradient_saving` once and `strided_kernel_gradient_saving` twice
-    (D's kernel gradients on the real and the fake batch); none with `paper_order`
-    (the paper's plain convs).
+    `kernel_gradient_saving` of G once and of D twice (D's kernel gradients on the
+    real and the fake batch); none with `paper_order` (the paper's plain convs).
     """
     g_f = forward_flops_per_image(generator, paper_order)
     d_f = forward_flops_per_image(discriminator, paper_order)
-    saving = 0 if paper_order else (subpixel_kernel_gradient_saving(generator)
-                                    + 2 * strided_kernel_gradient_saving(discriminator))
+    saving = 0 if paper_order else (kernel_gradient_saving(generator)
+                                    + 2 * kernel_gradient_saving(discriminator))
     return batch_size * (4 * g_f + 8 * d_f - saving), g_f, d_f

@@ -73,6 +73,9 @@ def main():
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--policies", default="float32,mixed_bfloat16")
     args = parser.parse_args()
+    for name in ("rounds", "iters"):
+        if getattr(args, name) < 1:
+            parser.error(f"`--{name}` must be positive. Received: {name}={getattr(args, name)}")
     studiogan_cmd = [args.studiogan_python, os.path.join(HERE, "studiogan_step.py"),
                      f"--studiogan_src={args.studiogan_src}", f"--iters={args.iters}"]
     ours_cmd = [sys.executable, os.path.join(HERE, "train_step.py"),

@@ -3,7 +3,8 @@
 import numpy as np
 from keras import ops
 
-from sagan_tf.layers.pair_means import pair_means
+from sagan_tf.layers.custom_kernel_gradient import with_kernel_gradient
+from sagan_tf.layers.pair_means import tap_means
 
 # Pooled output row i averages conv rows 2i + r (r = 0, 1), and conv row 2i + r reads
 # input rows 2i + r + a - 1 (taps a = 0, 1, 2): input row 2i + t - 1 (t = 0..3) gets the
@@ -43,19 +44,7 @@ def pooled_conv3x3(x, kernel):
     kernel's is `kernel_gradient`, taken for the 3x3 kernel directly (9 products per
     pooled pixel instead of the 4x4 kernel's 16).
     """
-    return _with_kernel_gradient(_strided(x, ops.stop_gradient(kernel)), x, kernel)
-
-
-@ops.custom_gradient
-def _with_kernel_gradient(y, x, kernel):
-    """y unchanged; in the backward pass dL/dy passes through (to the convolution,
-    which gives dL/dx) and dL/dkernel is `kernel_gradient(x, dL/dy)`."""
-
-    def grad(*args, upstream=None):
-        dy = args[0] if upstream is None else upstream
-        return dy, None, ops.cast(kernel_gradient(x, dy), kernel.dtype)
-
-    return y, grad
+    return _KERNEL_GRADIENT(_strided(x, ops.stop_gradient(kernel)), x, kernel)
 
 
 def kernel_gradient(x, dy):
@@ -69,17 +58,15 @@ def kernel_gradient(x, dy):
     (a, b) reads for the four conv outputs pooled into (i, j). One matmul over the
     N*H'*W' pooled pixels for all nine taps: 9 multiply-adds per pooled pixel and
     channel pair, where the 4x4 kernel's filter gradient takes 16 and the plain conv
-    before the pool 36. The means are `pair_means` of x; computed in x's dtype.
+    before the pool 36. The means are `tap_means` of x; computed in x's dtype.
     """
     c, f = x.shape[-1], dy.shape[-1]
-    means = pair_means(x)
-    # Rows 2i - 1, 2i are "E" pair i; 2i, 2i + 1 "O" pair i; 2i + 1, 2i + 2 "E" pair i + 1.
-    kind = ("E", "O", "E")
-    cut = (slice(None, -1), slice(None), slice(1, None))
-    z = ops.concatenate([means[kind[a] + kind[b]][:, cut[a], cut[b], :]
-                         for a in range(3) for b in range(3)], axis=-1)  # [N, H', W', (9, C)]
+    z = tap_means(x)  # [N, H', W', (9, C)]
     g = ops.matmul(ops.transpose(ops.reshape(z, (-1, 9 * c))), ops.reshape(dy, (-1, f)))
     return ops.reshape(g, (3, 3, c, f))
+
+
+_KERNEL_GRADIENT = with_kernel_gradient(kernel_gradient)
 
 
 def _strided(x, kernel):

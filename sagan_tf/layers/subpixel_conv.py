@@ -3,7 +3,8 @@
 import numpy as np
 from keras import ops
 
-from sagan_tf.layers.pair_means import pair_means
+from sagan_tf.layers.custom_kernel_gradient import with_kernel_gradient
+from sagan_tf.layers.pair_means import tap_means
 
 # Output row 2i + r of upsample-then-conv (phase r) reads upsampled rows 2i + r - 1,
 # 2i + r, 2i + r + 1 (taps a = 0, 1, 2), that is input rows i + floor((r + a - 1) / 2):
@@ -72,19 +73,7 @@ def upsample_conv3x3(x, kernel):
     kernel's is `kernel_gradient`, taken for the 3x3 kernel directly (9 products per
     input pixel instead of the phases' 16, and no convolution filter gradients).
     """
-    return _with_kernel_gradient(_phases(x, ops.stop_gradient(kernel)), x, kernel)
-
-
-@ops.custom_gradient
-def _with_kernel_gradient(y, x, kernel):
-    """y unchanged; in the backward pass dL/dy passes through (to the convolutions,
-    which give dL/dx) and dL/dkernel is `kernel_gradient(x, dL/dy)`."""
-
-    def grad(*args, upstream=None):
-        dy = args[0] if upstream is None else upstream
-        return dy, None, ops.cast(kernel_gradient(x, dy), kernel.dtype)
-
-    return y, grad
+    return _KERNEL_GRADIENT(_phases(x, ops.stop_gradient(kernel)), x, kernel)
 
 
 def kernel_gradient(x, dy, tap_sums=None):
@@ -101,10 +90,10 @@ def kernel_gradient(x, dy, tap_sums=None):
     dtype.
 
     `tap_sums` is how the nine V_ab are formed: "depthwise" (one depthwise convolution
-    with fixed 0/1 windows, `_TAP_WINDOWS`; the sums rounded once) or "pooled" (2x1
-    and 1x2 average pools of the padded dy, then the nine shifted slices concatenated;
-    rounded after each pair). None picks the faster on this project's CPU (bench/
-    rewrite_forms.py): "pooled" for bfloat16, "depthwise" otherwise.
+    with fixed 0/1 windows, `_TAP_WINDOWS`; the sums rounded once) or "pooled"
+    (`tap_means` of dy: average pools and slices, rounded after each pair). None picks
+    the faster on this project's CPU (bench/rewrite_forms.py): "pooled" for bfloat16,
+    "depthwise" otherwise.
     """
     c, f = x.shape[-1], dy.shape[-1]
     if tap_sums is None:
@@ -117,22 +106,12 @@ def kernel_gradient(x, dy, tap_sums=None):
     if tap_sums != "pooled":
         raise ValueError("`tap_sums` must be one of None, 'depthwise', 'pooled'. "
                          f"Received: tap_sums={tap_sums}")
-    v = ops.concatenate(_pooled_tap_sums(dy), axis=-1)  # [N, H, W, (9, F)] / 4
+    v = tap_means(dy, flipped=True)  # [N, H, W, (9, F)]: V_ab / 4
     g = ops.matmul(ops.transpose(ops.reshape(x, (-1, c))), ops.reshape(v, (-1, 9 * f)))
     return ops.transpose(ops.reshape(g, (c, 3, 3, f)), (1, 2, 0, 3)) * 4
 
 
-def _pooled_tap_sums(dy):
-    """The nine V_ab / 4 of `kernel_gradient`, in tap order (a, b).
-
-    Rows: tap a = 1 sums output rows 2i, 2i + 1 (`pair_means`' "O"); taps 0 and 2 sum
-    rows 2i + 1, 2i + 2 and 2i - 1, 2i: its "E" pairs k = 1..H and k = 0..H - 1. The
-    same for columns.
-    """
-    means = pair_means(dy)
-    kind = ("E", "O", "E")
-    cut = (slice(1, None), slice(None), slice(None, -1))
-    return [means[kind[a] + kind[b]][:, cut[a], cut[b], :] for a in range(3) for b in range(3)]
+_KERNEL_GRADIENT = with_kernel_gradient(kernel_gradient)
 
 
 def _phases(x, kernel):
