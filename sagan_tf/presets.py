@@ -83,6 +83,9 @@ GENERATOR_DEFAULTS = {
     # ResidualUpBlock's upsample-then-3x3-conv: "subpixel" (four 2x2 convs, same
     # function) or "plain" (as the paper writes it).
     "upsample_conv": "subpixel",
+    # ConditionalBatchNorm's class gains and biases: "table" (the paper's free tables)
+    # or "sn_linear" (BigGAN's and StudioGAN's spectrally normalized offsets).
+    "class_affine": "table",
 }
 DISCRIMINATOR_DEFAULTS = {
     **COMMON_DEFAULTS,
@@ -112,6 +115,9 @@ NETWORK_SETTING_HELP = {
     "fused_bn": "batch norm as one fused scale-and-shift (false: Keras' layer)",
     "upsample_conv": "upsample-then-3x3-conv of the up-blocks: subpixel (four 2x2 convs "
                      "at the input resolution, the same function) or plain",
+    "class_affine": "conditional batch norm's class gains and biases: table (the "
+                    "paper's free tables) or sn_linear (1 + SN-linear(one-hot) and "
+                    "SN-linear(one-hot), orthogonally initialised: BigGAN, StudioGAN)",
     "pooled_conv": "3x3-conv-then-avgpool of the down-blocks: strided (one 4x4 stride-2 "
                    "conv, the same function) or plain",
 }

@@ -69,11 +69,13 @@ class ResidualUpBlock(keras.layers.Layer):
             fused).
         upsample_conv: "subpixel" (the sub-pixel form above) or "plain" (upsample,
             then the 3x3 conv, as the paper writes it). Only used with `upsample`.
+        class_affine: `ConditionalBatchNorm`'s class gains and biases: "table" (the
+            paper's) or "sn_linear" (BigGAN's and StudioGAN's). Only used with classes.
     """
 
     def __init__(self, filters, num_classes, upsample=True, power_iterations=1,
                  bn_momentum=0.9, bn_epsilon=1e-5, synchronized_bn=False, fused_bn=True,
-                 upsample_conv="subpixel", **kwargs):
+                 upsample_conv="subpixel", class_affine="table", **kwargs):
         super().__init__(**kwargs)
         if upsample_conv not in UPSAMPLE_CONVS:
             raise ValueError(f"`upsample_conv` must be one of {UPSAMPLE_CONVS}. "
@@ -87,6 +89,7 @@ class ResidualUpBlock(keras.layers.Layer):
         self.bn_epsilon = bn_epsilon
         self.synchronized_bn = bool(synchronized_bn)
         self.fused_bn = bool(fused_bn)
+        self.class_affine = class_affine
         policy = self.dtype_policy
         bn = dict(momentum=bn_momentum, epsilon=bn_epsilon, synchronized=synchronized_bn,
                   fused=fused_bn, dtype=policy)
@@ -94,8 +97,9 @@ class ResidualUpBlock(keras.layers.Layer):
             self.bn_1 = BatchNorm(name="bn_1", **bn)
             self.bn_2 = BatchNorm(name="bn_2", **bn)
         else:
-            self.cbn_1 = ConditionalBatchNorm(num_classes, name="cbn_1", **bn)
-            self.cbn_2 = ConditionalBatchNorm(num_classes, name="cbn_2", **bn)
+            cbn = dict(bn, class_affine=class_affine, power_iterations=power_iterations)
+            self.cbn_1 = ConditionalBatchNorm(num_classes, name="cbn_1", **cbn)
+            self.cbn_2 = ConditionalBatchNorm(num_classes, name="cbn_2", **cbn)
         conv = dict(power_iterations=power_iterations, dtype=policy)
         self.conv_1 = SpectralConv2D(filters, 3, name="conv_1", **conv)
         self.conv_2 = SpectralConv2D(filters, 3, name="conv_2", **conv)
@@ -167,4 +171,5 @@ class ResidualUpBlock(keras.layers.Layer):
                 "num_classes": self.num_classes, "upsample": self.upsample,
                 "power_iterations": self.power_iterations, "bn_momentum": self.bn_momentum,
                 "bn_epsilon": self.bn_epsilon, "synchronized_bn": self.synchronized_bn,
-                "fused_bn": self.fused_bn, "upsample_conv": self.upsample_conv}
+                "fused_bn": self.fused_bn, "upsample_conv": self.upsample_conv,
+                "class_affine": self.class_affine}

@@ -25,7 +25,7 @@ def build_generator(preset, num_classes=None, name="generator", **overrides):
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
             `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
             `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`,
-            `synchronized_bn`, `fused_bn`, `upsample_conv`). `latent_dim` must be a
+            `synchronized_bn`, `fused_bn`, `upsample_conv`, `class_affine`). `latent_dim` must be a
             positive integer, `bn_momentum` in [0, 1) and `bn_epsilon` >= 0.
 
     Returns:
@@ -60,6 +60,7 @@ def build_generator(preset, num_classes=None, name="generator", **overrides):
                             bn_momentum=s["bn_momentum"], bn_epsilon=s["bn_epsilon"],
                             synchronized_bn=s["synchronized_bn"], fused_bn=s["fused_bn"],
                             upsample_conv=s["upsample_conv"],
+                            class_affine=s["class_affine"],
                             name=f"block{i + 1}")(x if labels is None else [x, labels])
         if out_size in s["attention_resolutions"] and out_size not in placed:
             placed.add(out_size)

@@ -275,3 +275,77 @@ def test_numpy_integer_num_classes_is_stored_as_int():
 def test_momentum_and_epsilon_are_checked(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ConditionalBatchNorm(K, **kwargs)
+
+
+def _sn_linear_layer(seed=0, **kwargs):
+    """A built "sn_linear" layer with random (not orthogonal) offset matrices."""
+    layer = ConditionalBatchNorm(K, class_affine="sn_linear", **kwargs)
+    layer.build([(None, 5, 3, C), (None,)])
+    rng = np.random.RandomState(seed)
+    for sub in (layer.gamma_offset, layer.beta_linear):
+        sub.kernel.assign(rng.randn(K, C).astype("float32"))
+    return layer
+
+
+def test_sn_linear_starts_at_orthogonal_offsets_and_has_no_tables():
+    layer = ConditionalBatchNorm(K, class_affine="sn_linear")
+    layer.build([(None, 5, 3, C), (None,)])
+    assert not hasattr(layer, "gamma") and not hasattr(layer, "beta")
+    for sub in (layer.gamma_offset, layer.beta_linear):
+        w = sub.kernel.numpy()
+        # K <= C: the rows are orthonormal, so every class has its own unit offset.
+        np.testing.assert_allclose(w @ w.T, np.eye(K), atol=1e-5)
+    assert sorted(w.name for w in layer.trainable_weights) == ["embeddings", "embeddings"]
+
+
+def test_sn_linear_inference_is_one_plus_the_normalized_row_and_the_normalized_row(fused):
+    from reference import sn_kernel
+
+    layer = _sn_linear_layer(fused=fused)
+    x, labels = _data()
+    bn = layer.batch_norm
+    bn.moving_mean.assign(np.linspace(-1, 1, C).astype("float32"))
+    bn.moving_variance.assign(np.linspace(0.5, 2, C).astype("float32"))
+    y = layer([tf.constant(x), tf.constant(labels)], training=False).numpy()
+    gain = 1.0 + sn_kernel(layer.gamma_offset)
+    bias = sn_kernel(layer.beta_linear)
+    expected = cbn_inference(np.float64(x), labels, bn.moving_mean.numpy(),
+                             bn.moving_variance.numpy(), gain, bias, layer.epsilon)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_sn_linear_offsets_have_norm_at_most_one_once_the_power_iteration_converged():
+    from reference import sn_kernel
+
+    layer = _sn_linear_layer()
+    x, labels = _data()
+    for _ in range(30):  # each training call is one power iteration
+        layer([tf.constant(x), tf.constant(labels)], training=True)
+    for sub in (layer.gamma_offset, layer.beta_linear):
+        w = sn_kernel(sub)
+        # ||row c||_2 = ||onehot(c) W_SN|| <= sigma_max(W_SN) = 1, reached by the top row.
+        assert np.isclose(np.linalg.svd(w, compute_uv=False)[0], 1.0, atol=1e-4)
+        assert np.linalg.norm(w, axis=1).max() <= 1.0 + 1e-4
+
+
+def test_sn_linear_training_uses_batch_statistics_after_one_power_iteration(fused):
+    from reference import power_iteration
+
+    layer = _sn_linear_layer(fused=fused, epsilon=1e-3)
+    x, labels = _data()
+    normalized = []
+    for sub in (layer.gamma_offset, layer.beta_linear):
+        sigma, _, _ = power_iteration(sub.kernel.numpy(), sub.u.numpy())
+        normalized.append(sub.kernel.numpy() / sigma)
+    y = layer([tf.constant(x), tf.constant(labels)], training=True).numpy()
+    expected = cbn_train(x, labels, 1.0 + normalized[0], normalized[1], 1e-3)
+    np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_class_affine_is_checked_and_in_the_config():
+    with pytest.raises(ValueError, match="`class_affine` must be one of"):
+        ConditionalBatchNorm(K, class_affine="linear")
+    layer = ConditionalBatchNorm(K, class_affine="sn_linear", power_iterations=2)
+    config = layer.get_config()
+    assert config["class_affine"] == "sn_linear" and config["power_iterations"] == 2
+    assert ConditionalBatchNorm.from_config(config).class_affine == "sn_linear"
