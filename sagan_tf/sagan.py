@@ -43,6 +43,11 @@ class SAGAN(keras.Model):
             EMA). Not in the SAGAN paper; BigGAN-style. `sampling_generator()` and
             the export use the EMA weights (`ema_generator`) when present.
         ema_start_step: before this G step the EMA copies G's weights.
+        ema_warmup: the decay warms up as `tf.train.ExponentialMovingAverage` does
+            with `num_updates`: the t-th update after `ema_start_step` uses
+            min(ema_decay, (1 + t) / (10 + t)), so a short run's EMA is not mostly its
+            initial weights (at t = 2,000 the decay is 0.9955 whatever `ema_decay`
+            above it). False: `ema_decay` from the first update (BigGAN's form).
         seed: seed of the noise stream.
         diffaugment: DiffAugment policies (Zhao et al., 2020; not in SAGAN), a
             comma-separated string or names among `diff_augment.POLICIES`: every image
@@ -56,7 +61,7 @@ class SAGAN(keras.Model):
 
     def __init__(self, generator, discriminator, latent_dim=None, ema_decay=None,
                  ema_start_step=0, seed=0, diffaugment=(), cutout_inside=False,
-                 **kwargs):
+                 ema_warmup=True, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
@@ -96,6 +101,7 @@ class SAGAN(keras.Model):
             raise ValueError(f"`ema_decay` must be in [0, 1). Received: ema_decay={ema_decay}")
         self.ema_decay = ema_decay
         self.ema_start_step = int(ema_start_step)
+        self.ema_warmup = bool(ema_warmup)
         self.seed = int(seed)
         self.augment = diff_augment.DiffAugment(diffaugment, cutout_inside)
         # The EMA generator: a copy of G whose weights are the moving average.
@@ -262,15 +268,26 @@ class SAGAN(keras.Model):
         if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
             optimizer.iterations.assign(step + 1)
 
+    def ema_decay_at(self, step):
+        """The decay of the EMA update after G step `step` (1-based; 0: a copy before
+        and at `ema_start_step`): `ema_decay`, or with `ema_warmup`
+        min(ema_decay, (1 + t) / (10 + t)) with t = step - ema_start_step."""
+        step = tf.cast(step, "float32")
+        t = step - float(self.ema_start_step)
+        decay = tf.constant(float(self.ema_decay), "float32")
+        if self.ema_warmup:
+            decay = tf.minimum(decay, (1.0 + t) / (10.0 + t))
+        return tf.where(t > 0.0, decay, 0.0)
+
     def _update_ema(self):
-        """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`).
+        """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`),
+        decay from `ema_decay_at`.
 
         Spectral-norm u vectors are copied: they are unit power-iteration estimates.
         """
         if self.ema_generator is None:
             return
-        step = tf.cast(self.g_optimizer.iterations, "float32")
-        decay = tf.where(step > self.ema_start_step, float(self.ema_decay), 0.0)
+        decay = self.ema_decay_at(self.g_optimizer.iterations)
         for shadow, w in zip(self.ema_generator.weights, self.generator.weights):
             if w.path.endswith("sn_u"):
                 shadow.assign(w)
@@ -330,7 +347,8 @@ class SAGAN(keras.Model):
                 "generator": keras.saving.serialize_keras_object(self.generator),
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "latent_dim": self.latent_dim, "ema_decay": self.ema_decay,
-                "ema_start_step": self.ema_start_step, "seed": self.seed,
+                "ema_start_step": self.ema_start_step, "ema_warmup": self.ema_warmup,
+                "seed": self.seed,
                 "diffaugment": list(self.augment.policy),
                 "cutout_inside": self.augment.cutout_inside}
 

@@ -69,6 +69,11 @@ class TrainConfig:
                                       "samples (not in the paper; BigGAN's); 0 disables it.",
                                       kind="float", zero_is_none=True)
     ema_start_step: int = setting(0, "Before this G step the EMA copies G's weights.")
+    ema_warmup: bool = setting(True, "Warm the EMA's decay up as TF's "
+                               "ExponentialMovingAverage(num_updates) does: the t-th "
+                               "update uses min(ema_decay, (1 + t) / (10 + t)), so runs "
+                               "of any length need no hand-picked --ema_decay (false: "
+                               "ema_decay from the first update).")
     strategy: str = setting("default", "default: one device; mirrored: all GPUs, or the "
                             "logical CPUs; multi_worker: MultiWorkerMirroredStrategy over "
                             "TF_CONFIG's cluster.", choices=STRATEGIES)
@@ -249,7 +254,8 @@ def build_model(config):
     discriminator = networks.build_discriminator(config.preset, _num_classes(config),
                                                  **config.discriminator_overrides)
     return SAGAN(generator, discriminator, ema_decay=config.ema_decay,
-                 ema_start_step=config.ema_start_step, seed=config.seed,
+                 ema_start_step=config.ema_start_step, ema_warmup=config.ema_warmup,
+                 seed=config.seed,
                  diffaugment=config.diffaugment,
                  cutout_inside=config.diffaugment_cutout_inside)
 

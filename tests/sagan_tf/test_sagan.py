@@ -48,9 +48,11 @@ def _networks(synchronized_bn=False, init_seed=0):
     return g, d
 
 
-def _model(optimizer="sgd", ema_decay=None, ema_start_step=0, d_steps=1, **net_kwargs):
+def _model(optimizer="sgd", ema_decay=None, ema_start_step=0, d_steps=1, ema_warmup=True,
+           **net_kwargs):
     g, d = _networks(**net_kwargs)
-    model = SAGAN(g, d, ema_decay=ema_decay, ema_start_step=ema_start_step, seed=SEED)
+    model = SAGAN(g, d, ema_decay=ema_decay, ema_start_step=ema_start_step, seed=SEED,
+                  ema_warmup=ema_warmup)
     if optimizer == "sgd":
         model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR),
                       d_steps_per_g_step=d_steps)
@@ -174,16 +176,22 @@ def test_compile_refuses_d_steps_outside_the_noise_streams(d_steps):
         _model(d_steps=d_steps)
 
 
-@pytest.mark.parametrize("ema_start_step", [0, 2])
-def test_ema_follows_the_formula(ema_start_step):
-    decay = 0.75
-    model = _model(ema_decay=decay, ema_start_step=ema_start_step)
+@pytest.mark.parametrize("ema_start_step,ema_warmup", [(0, True), (2, True), (0, False),
+                                                        (2, False)])
+def test_ema_follows_the_formula(ema_start_step, ema_warmup):
+    # 0.25 lies between the warm-up's first decays 2/11 and 3/12 and its later ones, so
+    # with the warm-up both branches of the min are taken.
+    ema_decay = 0.25
+    model = _model(ema_decay=ema_decay, ema_start_step=ema_start_step,
+                   ema_warmup=ema_warmup)
     paths = [w.path for w in model.generator.weights]
     shadow = [w.numpy().astype(np.float64) for w in model.generator.weights]
-    for step in range(3):
+    for step in range(4):
         model.train_step(_batch(8, seed=step))
         current = [w.numpy() for w in model.generator.weights]
         g_step = step + 1  # the EMA update runs after the G step
+        t = g_step - ema_start_step
+        decay = min(ema_decay, (1 + t) / (10 + t)) if ema_warmup else ema_decay
         for i, (path, w) in enumerate(zip(paths, current)):
             if path.endswith("sn_u") or g_step <= ema_start_step:
                 shadow[i] = w.astype(np.float64)
