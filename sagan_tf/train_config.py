@@ -144,7 +144,7 @@ class TrainConfig:
         if not 0.0 < self.train_fraction <= 1.0:
             raise ValueError("`train_fraction` must be in (0, 1]. "
                              f"Received: train_fraction={self.train_fraction}")
-        if self.train_fraction != 1.0 and not sources.find_source(self.dataset).train_fraction:
+        if self.train_fraction != 1.0 and not sources.reads_train_fraction(self.dataset):
             raise ValueError(f"`train_fraction` applies to the {sources.TRAIN_FRACTION_SOURCES} "
                              "dataset only. "
                              f"Received: train_fraction={self.train_fraction}, "

@@ -55,7 +55,8 @@ class Source:
 
 
 def _is_path_like(value):
-    return isinstance(value, str) and ("://" in value or value.startswith(("/", ".", "~")))
+    return isinstance(value, str) and ("://" in value or value.startswith(("/", ".", "~"))
+                                       or value.endswith("/"))
 
 
 def _is_dir(value):
@@ -64,8 +65,8 @@ def _is_dir(value):
 
 def _claims_folder(value):
     """An os.PathLike; an existing directory; a URL or a local path ("/...", "./...",
-    "~...") whose last part is not a file name with an extension (`./x.npz` is not a
-    folder)."""
+    "~...", ".../") whose last part is not a file name with an extension (`./x.npz` is
+    not a folder)."""
     if isinstance(value, os.PathLike) or _is_dir(value):
         return True
     return _is_path_like(value) and not os.path.splitext(value.rstrip("/"))[1]
@@ -157,6 +158,14 @@ TRAIN_FRACTION_SOURCES = " or ".join(repr(s.name) for s in SOURCES if s.train_fr
 EVAL_SPLITS_HELP = ", ".join(f"{s.eval_split!r} for {s.name}" for s in SOURCES if s.flag)
 #: The help of every `--dataset` flag.
 DATASET_HELP = "One of: " + "; ".join(s.help for s in SOURCES if s.flag) + "."
+
+
+def reads_train_fraction(value):
+    """Whether the source of `value` reads `train_fraction` < 1 (False if none claims it)."""
+    try:
+        return find_source(value).train_fraction
+    except (ValueError, TypeError):
+        return False
 
 
 def find_source(value):

@@ -35,7 +35,7 @@ def test_each_kind_of_value_has_one_source(tmp_path, monkeypatch):
     os.makedirs("photos")
     expected = [
         ("photos", "folder"),  # an existing directory
-        ("./photos", "folder"), (str(tmp_path / "photos"), "folder"),
+        ("./photos", "folder"), (str(tmp_path / "photos"), "folder"), ("new/", "folder"),
         ("gs://bucket/images", "folder"), ("~/images", "folder"),
         (tmp_path / "photos", "folder"),  # os.PathLike
         ("cifar10", "tfds"), ("lsun/bedroom", "tfds"), ("mnist:3.0.1", "tfds"),
