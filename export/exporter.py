@@ -35,7 +35,8 @@ from export import client, warmup
 from export.module import (DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size,
                            declare_z_width)
 from sagan_tf import storage
-from sagan_tf.run_dir import RunDir, export_versions
+from sagan_tf.export_base import export_versions
+from sagan_tf.run_dir import RunDir
 
 MODEL_CONFIG_FILE = "models.config"
 METADATA_FILE = "sagan_tf.json"
@@ -48,7 +49,7 @@ _MODEL_CONFIG_HEADER = """\
 """
 
 
-existing_versions = export_versions  # the export base layout lives in sagan_tf.run_dir
+existing_versions = export_versions  # the export base layout lives in sagan_tf.export_base
 
 
 def next_version(export_base):

@@ -13,7 +13,7 @@ unless `--overwrite`. A request may hold at most `--max_batch_size` images (defa
 import sys
 
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from export import exporter, module
 from sagan_tf import settings, storage
@@ -79,7 +79,7 @@ def main(argv):
 
 
 def run():
-    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-export"))
+    settings.run_program(main, "sagan-export", (__name__,))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ image i from row i of the seed's z, and an interpolation sheet of one row.
 import sys
 
 import tensorflow as tf
-from absl import app, flags, logging
+from absl import flags, logging
 
 from export import sampling
 from sagan_tf import settings, storage
@@ -104,7 +104,7 @@ def _sheet():
 
 
 def run():
-    app.run(main, flags_parser=settings.one_line_flags_parser("sagan-sample"))
+    settings.run_program(main, "sagan-sample", (__name__,))
 
 
 if __name__ == "__main__":

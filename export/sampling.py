@@ -24,7 +24,8 @@ import tensorflow as tf
 
 from sagan_tf import noise
 from sagan_tf import grid as grid_lib
-from sagan_tf.run_dir import RunDir, resolve_saved_model
+from sagan_tf.export_base import resolve_saved_model
+from sagan_tf.run_dir import RunDir
 
 
 class Sampler:

@@ -167,11 +167,12 @@ def run_program(main, program, key_flag_modules):
     """`absl.app.run(main)` for a console script named `program`.
 
     `--help`/`--helpshort` list the key flags of the script's own module (`sys.argv[0]`
-    for a console script), so the key flags of `key_flag_modules` (module names) are
+    for a console script), so the key flags of `key_flag_modules` (module names: the
+    program's main module) and of this module (the flags `define_flags` generated) are
     registered for it; a flag value that does not parse ends with one line
     (`one_line_flags_parser`).
     """
-    for module in key_flag_modules:
+    for module in (*key_flag_modules, __name__):
         for flag in flags.FLAGS.get_key_flags_for_module(module):
             flags.FLAGS.register_key_flag_for_module(sys.argv[0], flag)
     app.run(main, flags_parser=one_line_flags_parser(program))

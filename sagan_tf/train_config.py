@@ -8,10 +8,9 @@ given again must match it, except those in `RESUMABLE`, which may change between
 import dataclasses
 import json
 
-import keras
-
-from sagan_tf import diff_augment, networks, noise, presets
-from sagan_tf.sagan import SAGAN
+from sagan_tf import diff_augment, noise, presets
+from sagan_tf.data import sources
+from sagan_tf.measuring_settings import CLASSIFIER_HELP, DEFAULT_CLASSIFIER
 from sagan_tf.settings import setting
 
 STRATEGIES = ("default", "mirrored", "multi_worker")
@@ -37,10 +36,7 @@ class TrainConfig:
     model_dir: str = setting(None, "Directory of the run (any TF filesystem: a local "
                              "path, gs://, s3://, hdfs://): config, checkpoints, logs, "
                              "samples. An existing run there is resumed.", kind="str")
-    dataset: str = setting("digits", "'digits' (scikit-learn's 8x8 digits, no download), "
-                           "a folder with one sub-folder of images per class (or the "
-                           "images directly inside: unconditional), or a TensorFlow "
-                           "Datasets name with an image (and a class label).")
+    dataset: str = setting("digits", sources.DATASET_HELP)
     unconditional: bool = setting(False, "Train an unconditional model (G and D without "
                                   "classes: plain batch norms, no projection), whatever "
                                   "classes the data has. Data without classes (a folder "
@@ -99,7 +95,7 @@ class TrainConfig:
     diffaugment_cutout_inside: bool = setting(
         False, "DiffAugment's cut-out square stays inside the image (default: the "
         "authors' code, where it may be clipped by the border).")
-    train_fraction: float = setting(1.0, "Digits only: train on this fraction of the "
+    train_fraction: float = setting(1.0, f"{sources.TRAIN_FRACTION_SOURCES} only: train on this fraction of the "
                                     "training split (a fixed class-stratified subset; "
                                     "the held-out test split is unchanged).")
     deterministic: bool = setting(False, "tf.config.experimental.enable_op_determinism "
@@ -113,9 +109,8 @@ class TrainConfig:
                               "checkpoint kept in model_dir/best_fid (0: none).")
     eval_num_samples: int = setting(1000, "Generated images per evaluation during "
                                     "training.")
-    eval_classifier: str = setting("domain", "Classifier of the evaluations during "
-                                   "training: 'domain', 'inception' or a path (see "
-                                   "sagan-eval).")
+    eval_classifier: str = setting(DEFAULT_CLASSIFIER, "Classifier of the evaluations "
+                                   f"during training: {CLASSIFIER_HELP}")
     eval_reference: str | None = setting(
         None, "Reference statistics (sagan-fid-stats) the evaluations during training "
         "compare with instead of running the classifier over the real images each time.",
@@ -154,8 +149,9 @@ class TrainConfig:
         if not 0.0 < self.train_fraction <= 1.0:
             raise ValueError("`train_fraction` must be in (0, 1]. "
                              f"Received: train_fraction={self.train_fraction}")
-        if self.train_fraction != 1.0 and self.dataset != "digits":
-            raise ValueError("`train_fraction` applies to the 'digits' dataset only. "
+        if self.train_fraction != 1.0 and not sources.reads_train_fraction(self.dataset):
+            raise ValueError(f"`train_fraction` applies to the {sources.TRAIN_FRACTION_SOURCES} "
+                             "dataset only. "
                              f"Received: train_fraction={self.train_fraction}, "
                              f"dataset={self.dataset!r}")
         if self.unconditional and (self.num_classes is not None or self.class_names):
@@ -246,41 +242,3 @@ def resume_config(saved, changes):
             "values; to train with the new settings, use another --model_dir. Only "
             f"{sorted(RESUMABLE - {'model_dir'})} may change when a run resumes.")
     return saved.replace(**allowed)
-
-
-def build_model(config):
-    """The (uncompiled) `SAGAN` that `config` describes, in the current dtype policy."""
-    generator = build_generator(config)
-    discriminator = networks.build_discriminator(config.preset, _num_classes(config),
-                                                 **config.discriminator_overrides)
-    return SAGAN(generator, discriminator, ema_decay=config.ema_decay,
-                 ema_start_step=config.ema_start_step, ema_warmup=config.ema_warmup,
-                 seed=config.seed,
-                 diffaugment=config.diffaugment,
-                 cutout_inside=config.diffaugment_cutout_inside)
-
-
-def build_generator(config):
-    """The generator that `config` describes (to restore a checkpoint into)."""
-    return networks.build_generator(config.preset, _num_classes(config),
-                                    **config.generator_overrides)
-
-
-def compile_model(model, config):
-    """Compiles `model` with the config's TTUR Adam optimizers, D steps, gradient
-    accumulation and XLA choice."""
-    model.compile(
-        g_optimizer=keras.optimizers.Adam(config.g_lr, beta_1=config.beta1, beta_2=config.beta2),
-        d_optimizer=keras.optimizers.Adam(config.d_lr, beta_1=config.beta1, beta_2=config.beta2),
-        d_steps_per_g_step=config.d_steps, grad_accum=config.grad_accum,
-        jit_compile=config.jit_compile)
-
-
-def _num_classes(config):
-    """The networks' `num_classes`: None for an unconditional model."""
-    if config.unconditional:
-        return None
-    if not config.num_classes:
-        raise ValueError("`num_classes` must be set in the config (it comes from the data). "
-                         f"Received: num_classes={config.num_classes}")
-    return config.num_classes

@@ -28,3 +28,7 @@ def ram_root():
     yield root
     if tf.io.gfile.exists(root):
         tf.io.gfile.rmtree(root)
+
+
+# The `tiny` fixture (tiny models, digits) of the training and callback tests.
+pytest_plugins = ["tiny_models"]

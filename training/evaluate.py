@@ -30,10 +30,11 @@ compare the sets as they are; `num_real_samples` in the JSON says how many.
 and `sigma`: FID alone) replaces the real images; a file made with another classifier
 or resolution is refused, naming what differs.
 
-`--classifier`: `inception` (TF-GAN's Inception from the TF-Hub cache), a path to
-a `.keras` model, a SavedModel or an untarred TF-Hub module, or `domain`: a small
-CNN trained on the dataset's training split, saved at `--domain_classifier_path`
-(default `<model_dir>/domain_classifier.keras`) and reused from there; its test
+`--classifier`: `domain` (the default, `sagan_tf.measuring_settings`), `inception`
+(TF-GAN's Inception from the TF-Hub cache), or a path to a `.keras` model, a SavedModel or
+an untarred TF-Hub module. `domain` is a small CNN trained on the dataset's training
+split, saved at `--domain_classifier_path` (default
+`<model_dir>/domain_classifier.keras`) and reused from there; its test
 accuracy is printed and reported. `inception` (and a TF-Hub URL) missing from the
 TF-Hub cache is downloaded there through `tensorflow_hub`, with a progress line;
 `--offline` (or `SAGAN_OFFLINE=1`) forbids it, and a missing module is then an error
@@ -41,9 +42,8 @@ that says how to obtain it.
 
 The metrics are printed and written as JSON to `--output` (default
 `<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only):
-the keys of `sagan_tf.evaluation.evaluate` (`inception_score`, `fid`, `kid`, `kid_std`,
-`intra_fid`, `class_accuracy`, `precision`, `recall`, `density`, `coverage`; null where
-not computed), the same figures under their protocol names (`fid50k_train`, `is50k`,
+one key per row of `sagan_tf.evaluation.METRICS` (`fid`, `kid`, ...; null where not
+computed), the same figures under their protocol names (`fid50k_train`, `is50k`,
 ...; printed so) with `protocols` mapping one to the other, and `reference`, `num_samples`,
 `num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
 `classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,

@@ -22,7 +22,7 @@ from sagan_tf.run_dir import RunDir
 from sagan_tf.run_lock import RunLock
 from sagan_tf.train_config import TrainConfig, resume_config
 from training import pipeline, trainer
-from training.divergence import DivergenceError
+from sagan_tf.divergence import DivergenceError
 from training import strategy as strategy_lib
 
 settings.define_flags(TrainConfig)

@@ -4,15 +4,14 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from sagan_tf import evaluation
+from sagan_tf import callbacks as cb
+from sagan_tf import evaluation, summaries
+from sagan_tf.checkpoints import CheckpointWriter
+from sagan_tf.divergence import DivergenceError
+from sagan_tf.models import build_model, compile_model
 from sagan_tf.run_dir import RunDir
-from sagan_tf.train_config import build_model, compile_model
-from training import callbacks as cb
-from training import pipeline, summaries
+from training import pipeline
 from training import strategy as strategy_lib
-from training.checkpointing import CheckpointWriter
-from training.divergence import DivergenceError
-from training.eval_callback import EvalCallback
 
 
 def build(config, strategy):
@@ -141,7 +140,7 @@ def eval_callback(config):
                                            settings.batch_size, data_dir=config.data_dir)
     finally:
         keras.mixed_precision.set_global_policy(policy)
-    return EvalCallback(classifier, real, config.num_classes, config.model_dir,
+    return cb.EvalCallback(classifier, real, config.num_classes, config.model_dir,
                         every_n_steps=config.eval_every, num_samples=settings.num_samples,
                         is_chief=True, reference=reference,
                         real_split=evaluation.default_real_split(config.dataset))

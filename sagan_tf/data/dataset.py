@@ -1,22 +1,17 @@
 """`load_dataset`: images from any source as a batched `tf.data.Dataset`.
 
-It checks the arguments (`checks`), reads the source (`digits`, `folder`, `arrays`,
-`tfds_source`) and builds the pipeline (`pipeline`). The sources are described in the
-`sagan_tf.data` package docstring.
+It checks the arguments (`checks`), reads the source that claims `source` (the table
+`sagan_tf.data.sources.SOURCES`) and builds the pipeline (`pipeline`).
 """
 
 import dataclasses
-import os
+import types
 
-import numpy as np
 import tensorflow as tf
 
-from sagan_tf.data import arrays
 from sagan_tf.data import checks
-from sagan_tf.data import digits
-from sagan_tf.data import folder
 from sagan_tf.data import pipeline
-from sagan_tf.data import tfds_source
+from sagan_tf.data import sources
 from sagan_tf.data.dataset_info import DatasetInfo
 
 
@@ -33,11 +28,9 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
     docstring for the sources and how images are resized.
 
     Args:
-        source: `"digits"`; an existing directory (`str` or `os.PathLike`; to read a folder
-            named "digits", pass "./digits"), local or a URL on any TensorFlow filesystem
-            (a string holding "://", such as "gs://bucket/images"); a tuple
-            `(images, labels)` of NumPy arrays, or an images array with `labels=`; or any
-            other string: a TFDS dataset name.
+        source: a value one row of `sagan_tf.data.sources.SOURCES` claims: `"digits"`,
+            a folder (to read a folder named "digits", pass "./digits"), a TFDS name, a
+            tuple `(images, labels)` of NumPy arrays or an images array with `labels=`.
         resolution: Positive int, the height and width of the output images.
         global_batch_size: Positive int, examples per batch over all replicas (a distribution
             strategy splits each batch between its replicas).
@@ -110,41 +103,22 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
                              f"Received: num_classes={num_classes}")
     checks.check_split_type(split)
 
-    kind, source = _source_kind(source, labels)
+    found = sources.find_source(source)
+    kind = found.name
     checks.check_source_arguments(kind, labels=labels, value_range=value_range,
                                   image_key=image_key, label_key=label_key)
+    if not found.train_fraction and train_fraction != 1.0:
+        raise ValueError(f"`train_fraction` applies to the {sources.TRAIN_FRACTION_SOURCES} "
+                         f"dataset only. Received: train_fraction={train_fraction}, "
+                         f"source kind={kind!r}")
+    args = types.SimpleNamespace(
+        split=split, data_dir=data_dir, download=download, labels=labels, shuffle=shuffle,
+        shuffle_buffer=shuffle_buffer, seed=seed, on_corrupt=on_corrupt,
+        num_classes=num_classes, value_range=value_range, image_key=image_key,
+        label_key=label_key, unconditional=unconditional, validate_images=validate_images,
+        train_fraction=train_fraction)
+    source_ds, n_classes, class_names, num_skipped = found.read(source, args)
 
-    num_skipped = 0
-    if kind == "digits":
-        digits.check_digits_split(split)
-        n_classes, class_names = digits.NUM_DIGIT_CLASSES, digits.DIGIT_CLASS_NAMES
-        checks.check_num_classes(num_classes, n_classes, "the digits dataset")
-        source_ds = digits.digits_source(split, train_fraction)
-    elif kind == "arrays":
-        checks.check_whole_split(split, "NumPy arrays")
-        images, labels_np = source
-        images, labels_np, value_range, n_classes = arrays.check_arrays(
-            images, labels_np, value_range, num_classes)
-        source_ds = arrays.array_source(images, labels_np, value_range=value_range)
-        class_names = () if n_classes is None else tuple(str(i) for i in range(n_classes))
-    elif kind == "folder":
-        checks.check_whole_split(split, f"the folder {source!r}")
-        paths, labels_np, class_names, num_skipped = folder.scan_folder(
-            source, on_corrupt=on_corrupt, validate=validate_images,
-            unconditional=unconditional)
-        n_classes = len(class_names) if class_names else None
-        checks.check_num_classes(num_classes, n_classes, f"the folder {source!r}")
-        source_ds = folder.folder_source(paths, labels_np)
-    else:
-        source_ds, n_classes, class_names = tfds_source.tfds_source(
-            source, split=split, data_dir=data_dir, download=download, shuffle=shuffle,
-            shuffle_buffer=shuffle_buffer, seed=seed, image_key=image_key,
-            label_key=label_key, unconditional=unconditional)
-        checks.check_num_classes(num_classes, n_classes, f"the TFDS dataset {source!r}")
-
-    if kind != "digits" and train_fraction != 1.0:
-        raise ValueError("`train_fraction` applies to the 'digits' dataset only. "
-                         f"Received: train_fraction={train_fraction}, source kind={kind!r}")
     if unconditional or n_classes is None:
         source_ds = _without_labels(source_ds)
         n_classes, class_names = None, ()
@@ -171,36 +145,3 @@ def _without_labels(source_ds):
         return image, tf.constant(0, tf.int32)
 
     return dataclasses.replace(source_ds, to_example=unlabelled)
-
-
-def _source_kind(source, labels):
-    """Returns (kind, normalised source) with kind in digits/folder/arrays/tfds.
-
-    A string is a folder if it is an existing directory, looks like a local path
-    ("/...", "./...", "~..."), or is a URL (holds "://", e.g. "gs://bucket/images").
-    """
-    if isinstance(source, tuple):
-        if len(source) != 2:
-            raise ValueError("An arrays `source` must be a pair (images, labels). Received a "
-                             f"tuple of length {len(source)}.")
-        if labels is not None:
-            raise ValueError("Pass labels either in `source=(images, labels)` or as "
-                             "`labels=`, not both.")
-        return "arrays", (np.asarray(source[0]),
-                          None if source[1] is None else np.asarray(source[1]))
-    if isinstance(source, np.ndarray):  # without labels: unconditional
-        return "arrays", (source, None if labels is None else np.asarray(labels))
-    if isinstance(source, os.PathLike):
-        return "folder", folder.check_folder(os.fspath(source))
-    if isinstance(source, str):
-        if source == "digits":
-            return "digits", source
-        if "://" in source:  # A URL: never a TFDS name; `~` means nothing there.
-            return "folder", folder.check_folder(source)
-        expanded = os.path.expanduser(source)
-        if tf.io.gfile.isdir(expanded) or source.startswith(("/", ".", "~")):
-            return "folder", folder.check_folder(expanded)
-        return "tfds", source
-    raise TypeError("`source` must be 'digits', a directory path, a TFDS name or a tuple "
-                    f"(images, labels) of NumPy arrays. Received: source of type "
-                    f"{type(source).__name__}")

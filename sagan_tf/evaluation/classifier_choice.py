@@ -1,6 +1,7 @@
 """The classifier an evaluation measures with: `domain`, `inception` or a path."""
 
 from sagan_tf import metrics, storage
+from sagan_tf.evaluation import real_data
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.evaluation.real_data import labelled_data
 
@@ -15,8 +16,8 @@ def load_eval_classifier(classifier, *, dataset=None, data_dir=None, resolution=
 
     `domain`: loaded from `domain_classifier_path`, or trained on the `train` split
     of `dataset` at `resolution` and saved there; its accuracy on
-    `domain_test_split` (default: `test` for digits and TFDS datasets, none for
-    folders) is returned. The training seed is `domain_seed`, not the evaluation's:
+    `domain_test_split` (default: the source's `test_split`, `sagan_tf.data.sources`)
+    is returned. The training seed is `domain_seed`, not the evaluation's:
     the classifier is a fixed measuring instrument, whatever `--seed` is. Others go to
     `sagan_tf.metrics.load_classifier` (`inception` is downloaded into the TF-Hub cache
     unless `offline` or `$SAGAN_OFFLINE`).
@@ -34,8 +35,8 @@ def load_eval_classifier(classifier, *, dataset=None, data_dir=None, resolution=
     if dataset is None:
         raise EvalError("`--classifier=domain` needs the dataset to train on: pass "
                         "--dataset (or --model_dir).")
-    if domain_test_split is None and not storage.isdir(dataset):
-        domain_test_split = "test"
+    if domain_test_split is None:
+        domain_test_split = real_data.default_test_split(dataset)
     train_data = None
     if not storage.exists(domain_classifier_path):
         train_data = labelled_data(dataset, "train", resolution, data_dir, domain_seed)

@@ -32,12 +32,15 @@ from sagan_tf.evaluation import reference_stats
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.evaluation.metrics_run import METRIC_NAMES, evaluate
 from sagan_tf.run_dir import RunDir
+from sagan_tf.data.sources import EVAL_SPLITS_HELP
+from sagan_tf.measuring_settings import ClassifierSettings, RealDataSettings
 from sagan_tf.settings import setting
 
 
 @dataclasses.dataclass(frozen=True)
-class EvalSettings:
-    """The settings of an evaluation; `sagan-eval` has one flag per field."""
+class EvalSettings(ClassifierSettings, RealDataSettings):
+    """The settings of an evaluation; `sagan-eval` has one flag per field (the classifier
+    and the real data: `sagan_tf.measuring_settings`)."""
 
     model_dir: str | None = setting(None, "The --model_dir of a sagan-train run.", kind="str")
     saved_model: str | None = setting(
@@ -53,46 +56,20 @@ class EvalSettings:
         "norms use the average batch statistics of N training-mode passes of the run's "
         "--batch_size on fresh noise instead of their moving averages (the same as "
         "sagan-export --standing_stats=N exports). The checkpoint is not changed.")
-    num_classes: int | None = setting(
-        None, "Number of classes (default: from the SavedModel or the run).", kind="int")
     num_samples: int = setting(
         50000, "Number of generated (and at most real) images; 50,000 as in the "
         "literature (fid50k_*). FIDs compare only at equal numbers.")
-    batch_size: int = setting(100, "Images per generator and classifier call.")
-    classifier: str = setting(
-        "inception", "'inception' (TF-GAN's Inception in the TF-Hub cache), a path to a "
-        ".keras file, SavedModel or untarred TF-Hub module, or 'domain' (a CNN trained on "
-        "the dataset's train split). 'inception' and TF-Hub URLs are downloaded through "
-        "tensorflow_hub into its cache when not there (see --offline).")
-    offline: bool = setting(
-        False, "Never download: a classifier missing from the TF-Hub cache is an error "
-        "(also with the environment variable SAGAN_OFFLINE=1).")
     reference: str | None = setting(
         None, "Reference statistics of the real images (.npz written by sagan-fid-stats, "
         "or a TTUR-style file with mu and sigma: FID only) instead of running the "
         "classifier over the real split; refused if its classifier or resolution differ.",
         kind="str")
-    domain_classifier_path: str | None = setting(
-        None, "Where the domain classifier is loaded from, or saved to after training "
-        "(default: <model_dir>/domain_classifier.keras).", kind="str")
-    domain_epochs: int = setting(10, "Epochs to train the domain classifier.")
-    hub_cache_dir: str | None = setting(
-        None, "TF-Hub cache directory for --classifier=inception (default: "
-        "$TFHUB_CACHE_DIR, else <tmp>/tfhub_modules).", kind="str")
-    dataset: str | None = setting(None, "Dataset of the real images (default: the run's).",
-                                  kind="str")
-    data_dir: str | None = setting(None, "TFDS data directory (default: the run's).",
-                                   kind="str")
     real_split: str | None = setting(
-        None, "Split of the real images (default: 'test' for digits, else 'train').",
-        kind="str")
-    seed: int = setting(0, "Seed of the noise (the z of generate(seed=...)), the fake "
-                        "labels and the real images' order.")
+        None, f"Split of the real images (default: {EVAL_SPLITS_HELP}).", kind="str")
     intra_fid: bool = setting(True, "Compute intra-FID (mean per-class FID).")
     precision_recall: bool = setting(
         True, "Compute precision and recall (Kynkaanniemi et al. 2019, k=3) and density "
         "and coverage (Naeem et al. 2020, k=5) on the same activations.")
-    progress: bool = setting(True, "Show progress bars.")
 
     def __post_init__(self):
         for name, least in (("num_samples", 2), ("batch_size", 1), ("domain_epochs", 1),

@@ -18,7 +18,8 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf import noise
-from sagan_tf.run_dir import RunDir, checkpoint_step, resolve_saved_model
+from sagan_tf.checkpoints import checkpoint_step, load_generator
+from sagan_tf.export_base import resolve_saved_model
 
 
 class EvalError(ValueError):
@@ -78,8 +79,8 @@ def from_keras(generator, num_classes=None):
 
 def from_run_dir(model_dir, use_ema=True, checkpoint=None, standing_stats=0):
     """The generator of a training run (its EMA generator when it kept one), with
-    standing statistics over `standing_stats` passes if > 0 (`RunDir.load_generator`)."""
-    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema, checkpoint,
+    standing statistics over `standing_stats` passes if > 0 (`sagan_tf.checkpoints.load_generator`)."""
+    generator, config, checkpoint = load_generator(model_dir, use_ema, checkpoint,
                                                                      standing_stats)
     source = from_keras(generator, config.num_classes)
     return dataclasses.replace(source, config=config, checkpoint=checkpoint,

@@ -1,31 +1,25 @@
-"""End-to-end evaluation of a class-conditional generator against real data."""
+"""End-to-end evaluation of a generator against real data: the classifier passes, then
+every metric of `sagan_tf.evaluation.metric_table.METRICS`."""
 
 import logging
-import math
 
 import numpy as np
 
-from sagan_tf.metrics import neighbourhoods
+from sagan_tf.evaluation import metric_table
+from sagan_tf.evaluation.metric_table import METRIC_NAMES, manifold_metrics  # noqa: F401
 from sagan_tf.metrics import scores
-from sagan_tf.metrics.density_coverage import DEFAULT_K as DENSITY_K
-from sagan_tf.metrics.precision_recall import DEFAULT_K as PRECISION_K
 from sagan_tf.metrics.streaming import compute_activations
 from sagan_tf.metrics.streaming import generate_activations
 
 logger = logging.getLogger(__name__)
-
-METRIC_NAMES = ("inception_score", "fid", "kid", "kid_std", "intra_fid",
-                "class_accuracy", "precision", "recall", "density", "coverage")
 
 
 def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
              num_classes, seed=0, kid_block_size=scores.DEFAULT_KID_BLOCK_SIZE,
              compute_intra_fid=True, progress=True, reference=None,
              compute_manifold=True):
-    """Inception Score, FID, KID, intra-FID and class accuracy of a generator.
-
-    Precision and recall (`sagan_tf.metrics.precision_recall`, k = 3) and density and
-    coverage (`sagan_tf.metrics.density_coverage`, k = 5) read the same activations.
+    """Every metric of `metric_table.METRICS` of a generator, from one classifier pass
+    over the real and one over the generated images.
 
     Real images are streamed from `real_batches` (the first `num_samples`), or come as
     reference statistics (`reference`, then `real_batches` is not read);
@@ -102,61 +96,27 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
                        "with %d fake images.", num_real, num_real, num_samples)
 
     fake_labels = rng.permutation(np.arange(num_samples) % num_classes)
+    kept = []
+    if metric_table.needs_images():
+        def generate(batch_labels, _generate=generate_fn):
+            images = _generate(batch_labels)
+            kept.append(np.asarray(images, np.float32))
+            return images
+        generate_fn = generate
     fake_logits, fake_activations, _ = generate_activations(
         generate_fn, fake_labels, classifier, batch_size, progress=progress)
-
-    results = dict.fromkeys(METRIC_NAMES)
-    results["warnings"] = _rank_warnings(num_real, fake_activations)
-    results["inception_score"] = scores.inception_score(fake_logits)
-    if reference is None:
-        results["fid"] = scores.frechet_distance(real_activations, fake_activations)
-    else:
-        results["fid"] = scores.frechet_distance_from_moments(
-            reference.mean, reference.covariance, fake_activations)
     if real_activations is None:  # a reference of moments only (TTUR): FID alone
         real_labels = None
-    else:
-        kid, kid_std = scores.kernel_distance(
-            real_activations[rng.permutation(len(real_activations))], fake_activations,
-            max_block_size=kid_block_size)
-        results["kid"] = kid
-        results["kid_std"] = kid_std if math.isfinite(kid_std) else None
-        if compute_manifold and min(len(real_activations),
-                                    len(fake_activations)) > DENSITY_K:
-            results.update(manifold_metrics(real_activations, fake_activations))
-
-    if compute_intra_fid and real_labels is not None and not unconditional:
-        real_counts = np.bincount(real_labels[real_labels >= 0],
-                                  minlength=num_classes)[:num_classes]
-        fake_counts = np.bincount(fake_labels, minlength=num_classes)
-        if min(real_counts.min(), fake_counts.min()) < 2:
-            logger.warning(
-                "Intra-FID not computed: it needs at least 2 real and 2 fake samples "
-                "per class; the smallest class has %d real and %d fake samples with "
-                "num_samples=%d.", real_counts.min(), fake_counts.min(), num_samples)
-        else:
-            results["intra_fid"], _ = scores.intra_fid(
-                real_activations, real_labels, fake_activations, fake_labels,
-                num_classes)
-    if not unconditional and getattr(classifier, "num_classes", None) == num_classes:
-        predicted = np.argmax(fake_logits, axis=-1)
-        results["class_accuracy"] = float(np.mean(predicted == fake_labels))
+    measured = metric_table.Measured(
+        fake_logits=fake_logits, fake_activations=fake_activations, fake_labels=fake_labels,
+        real_activations=real_activations, real_labels=real_labels,
+        num_classes=None if unconditional else num_classes, classifier=classifier, rng=rng,
+        reference=reference, fake_images=np.concatenate(kept) if kept else None,
+        kid_block_size=kid_block_size, intra_fid=compute_intra_fid,
+        manifold=compute_manifold, num_samples=num_samples)
+    results = metric_table.compute_all(measured)
+    results["warnings"] = _rank_warnings(num_real, fake_activations)
     return results
-
-
-def manifold_metrics(real_activations, fake_activations):
-    """Precision, recall (k = 3), density and coverage (k = 5): the real radii of both k
-    from one pass, and the generated samples tested against both from one pass."""
-    real = neighbourhoods.as_activations(real_activations, "real_activations")
-    fake = neighbourhoods.as_activations(fake_activations, "fake_activations")
-    real_radii = neighbourhoods.kth_neighbour_radii(real, (PRECISION_K, DENSITY_K))
-    fake_radii = neighbourhoods.kth_neighbour_radii(fake, (PRECISION_K,))[PRECISION_K]
-    (in_real, _), (density_counts, covered) = neighbourhoods.ball_memberships(
-        fake, real, [real_radii[PRECISION_K], real_radii[DENSITY_K]])
-    in_fake, _ = neighbourhoods.ball_membership(real, fake, fake_radii)
-    return dict(precision=float((in_real > 0).mean()), recall=float((in_fake > 0).mean()),
-                density=float(density_counts.sum() / (DENSITY_K * len(fake))),
-                coverage=float(covered.mean()))
 
 
 def _rank_warnings(num_real, fake_activations):

@@ -15,19 +15,7 @@ classifier are beside them in the JSON (`num_real_samples`, `classifier`, `refer
 
 import re
 
-# metric -> (prefix, whether it reads the real images)
-_PREFIXES = {
-    "inception_score": ("is", False),
-    "fid": ("fid", True),
-    "kid": ("kid", True),
-    "kid_std": ("kid", True),  # kid10k_test_std
-    "intra_fid": ("intra_fid", True),
-    "class_accuracy": ("class_accuracy", False),
-    "precision": ("precision", True),
-    "recall": ("recall", True),
-    "density": ("density", True),
-    "coverage": ("coverage", True),
-}
+from sagan_tf.evaluation.metric_table import METRICS, metric
 
 
 def count_name(count):
@@ -41,19 +29,19 @@ def split_name(split):
     return re.sub(r"[^0-9A-Za-z]+", "_", str(split or "real")).strip("_") or "real"
 
 
-def protocol_name(metric, num_generated, real_split):
-    """The protocol name of `metric` (a key of `evaluate`'s results)."""
-    prefix, reads_real = _PREFIXES[metric]
-    name = prefix + count_name(num_generated)
-    if reads_real:
+def protocol_name(key, num_generated, real_split):
+    """The protocol name of the metric `key` (a key of `evaluate`'s results; its prefix
+    and whether it reads real images are its row of `metric_table.METRICS`)."""
+    row = metric(key)
+    name = row.prefix + count_name(num_generated)
+    if row.reads_real:
         name += "_" + split_name(real_split)
-    return name + ("_std" if metric == "kid_std" else "")
+    return name + row.suffix
 
 
 def protocol_names(num_generated, real_split):
     """`{metric: protocol name}` for every metric of `evaluate`."""
-    return {metric: protocol_name(metric, num_generated, real_split)
-            for metric in _PREFIXES}
+    return {row.key: protocol_name(row.key, num_generated, real_split) for row in METRICS}
 
 
 def with_protocols(results, num_generated, real_split):
@@ -61,7 +49,7 @@ def with_protocols(results, num_generated, real_split):
     its protocol name (`results["fid"]` also as `results["fid10k_test"]`)."""
     names = protocol_names(num_generated, real_split)
     out = dict(results)
-    out["protocols"] = {metric: name for metric, name in names.items() if metric in results}
-    for metric, name in out["protocols"].items():
-        out[name] = results[metric]
+    out["protocols"] = {key: name for key, name in names.items() if key in results}
+    for key, name in out["protocols"].items():
+        out[name] = results[key]
     return out

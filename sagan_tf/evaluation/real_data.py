@@ -1,24 +1,31 @@
 """The real images of an evaluation, and the labelled data the domain classifier learns.
 
-For `digits` the fixed split of `sagan_tf.data.digits_arrays` in its order (default:
-the held-out test split, 359 images); for other datasets `load_dataset` of the split
-(default "train"), shuffled with the seed, one pass.
+The default split is the source's `eval_split` (`sagan_tf.data.sources.SOURCES`: for
+`digits` the held-out test split, 359 images; "train" for the others). A source held in
+memory in a fixed order (`arrays`: digits) is read whole in its order; others through
+`load_dataset` of the split, shuffled with the seed, one pass.
 """
 
 from sagan_tf import data
-
-DIGITS = "digits"
+from sagan_tf.data.sources import find_source
 
 
 def default_real_split(dataset):
-    return "test" if dataset == DIGITS else "train"
+    """The split an evaluation compares with when none is given."""
+    return find_source(dataset).eval_split
+
+
+def default_test_split(dataset):
+    """The held-out split a domain classifier is scored on (None: the source has none)."""
+    return find_source(dataset).test_split
 
 
 def real_batches(dataset, resolution, batch_size, split=None, data_dir=None, seed=0):
     """Batches `(images, labels)` of real images for the metrics."""
     split = split or default_real_split(dataset)
-    if dataset == DIGITS:
-        images, labels = data.digits_arrays(split, resolution)
+    in_memory = find_source(dataset).arrays
+    if in_memory is not None:
+        images, labels = in_memory(split, resolution)
         return [(images[i:i + batch_size], labels[i:i + batch_size])
                 for i in range(0, len(images), batch_size)]
     batches, _ = data.load_dataset(dataset, resolution=resolution, global_batch_size=batch_size,
@@ -30,8 +37,9 @@ def real_batches(dataset, resolution, batch_size, split=None, data_dir=None, see
 def labelled_data(dataset, split, resolution, data_dir=None, seed=None):
     """`(images, labels)` arrays (digits) or a dataset of batches of a split; shuffled
     with `seed` unless it is None."""
-    if dataset == DIGITS:
-        return data.digits_arrays(split, resolution)
+    in_memory = find_source(dataset).arrays
+    if in_memory is not None:
+        return in_memory(split, resolution)
     batches, _ = data.load_dataset(dataset, resolution=resolution, global_batch_size=32,
                                    split=split, data_dir=data_dir, shuffle=seed is not None,
                                    seed=seed, repeat=False, drop_remainder=False)

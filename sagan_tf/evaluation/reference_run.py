@@ -7,45 +7,27 @@ import dataclasses
 from sagan_tf import storage
 from sagan_tf.evaluation import classifier_choice, real_data, reference_stats
 from sagan_tf.evaluation.generators import EvalError
+from sagan_tf.data.sources import EVAL_SPLITS_HELP
+from sagan_tf.measuring_settings import ClassifierSettings, RealDataSettings
 from sagan_tf.settings import setting
 
 
 @dataclasses.dataclass(frozen=True)
-class ReferenceSettings:
-    """The settings of `sagan-fid-stats`; one flag per field."""
+class ReferenceSettings(ClassifierSettings, RealDataSettings):
+    """The settings of `sagan-fid-stats`; one flag per field (the classifier and the real
+    data: `sagan_tf.measuring_settings`; `--dataset` is required here)."""
 
-    dataset: str | None = setting(
-        None, "Dataset of the real images: 'digits', a TFDS name or an image folder.",
-        kind="str")
     resolution: int | None = setting(
         None, "Resolution the real images are loaded at: the generator's (the classifier "
         "then resizes them, bilinear). Recorded: sagan-eval refuses another.", kind="int")
     output: str | None = setting(None, "The .npz file to write.", kind="str")
     split: str | None = setting(
-        None, "Split of the real images (default: 'test' for digits, else 'train').",
-        kind="str")
-    data_dir: str | None = setting(None, "TFDS data directory.", kind="str")
-    classifier: str = setting(
-        "inception", "As sagan-eval's --classifier: 'inception', a path, a TF-Hub URL or "
-        "'domain'.")
-    domain_classifier_path: str | None = setting(
-        None, "The domain classifier's .keras file (--classifier=domain; trained there "
-        "if missing).", kind="str")
-    domain_epochs: int = setting(10, "Epochs to train the domain classifier.")
-    num_classes: int | None = setting(
-        None, "Classes of the dataset (--classifier=domain only).", kind="int")
-    hub_cache_dir: str | None = setting(
-        None, "TF-Hub cache directory (default: $TFHUB_CACHE_DIR, else "
-        "<tmp>/tfhub_modules).", kind="str")
-    offline: bool = setting(False, "Never download (also SAGAN_OFFLINE=1).")
+        None, f"Split of the real images (default: {EVAL_SPLITS_HELP}).", kind="str")
     num_images: int | None = setting(
         None, "Use the first N images of the split (default: all).", kind="int")
     num_activations: int = setting(
         reference_stats.DEFAULT_NUM_ACTIVATIONS, "Activations stored for KID, intra-FID, "
         "precision/recall and density/coverage (the first N images; 0: none, FID only).")
-    batch_size: int = setting(100, "Images per classifier call.")
-    seed: int = setting(0, "Seed of the real images' order (TFDS and folders).")
-    progress: bool = setting(True, "Show a progress bar.")
 
     def __post_init__(self):
         for name in ("dataset", "resolution", "output"):

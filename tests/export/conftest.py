@@ -24,8 +24,10 @@ from programs import run_program  # noqa: E402
 from standin_client import StandIn  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sagan_tf.run_dir import RunDir, make_checkpoint  # noqa: E402
-from sagan_tf.train_config import TrainConfig, build_model, compile_model  # noqa: E402
+from sagan_tf.checkpoints import make_checkpoint  # noqa: E402
+from sagan_tf.run_dir import RunDir  # noqa: E402
+from sagan_tf.models import build_model, compile_model  # noqa: E402
+from sagan_tf.train_config import TrainConfig  # noqa: E402
 
 NUM_CLASSES = 10
 CLASS_NAMES = tuple(f"digit_{i}" for i in range(NUM_CLASSES))

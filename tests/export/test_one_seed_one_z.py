@@ -5,7 +5,7 @@ import numpy as np
 import tensorflow as tf
 
 from sagan_tf import evaluation, metrics, noise
-from training.callbacks.sample_grid import fixed_noise
+from sagan_tf.callbacks.sample_grid import fixed_noise
 
 
 def _tiny_classifier():

@@ -11,7 +11,7 @@ from export.exporter import export_model_dir
 from export.sampling import Sampler
 from sagan_tf.train_config import TrainConfig
 from training import pipeline, trainer
-from training.divergence import state_variables
+from sagan_tf.divergence import state_variables
 
 
 @pytest.mark.slow  # a training run, an export and two samplers: about 7 min on 2 busy cores

@@ -19,7 +19,7 @@ from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
 from training import pipeline, trainer
 from training import strategy as strategy_lib
-from training.callbacks.loss_csv import read_losses
+from sagan_tf.callbacks.loss_csv_logger import read_losses
 
 TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
             discriminator_overrides=dict(channels=[16, 16, 16, 16]))

@@ -19,12 +19,12 @@ from tensorflow.core.protobuf import saved_model_pb2
 from export import exporter, sampling, warmup
 from sagan_tf import evaluation, noise, storage
 from sagan_tf.data import digits_arrays
-from sagan_tf.run_dir import CheckpointError, RunDir
-from sagan_tf.run_dir import make_checkpoint
+from sagan_tf.checkpoints import CheckpointError, make_checkpoint
+from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig, resume_config
 from training import pipeline, trainer
 from training import strategy as strategy_lib
-from training.checkpointing import CheckpointWriter
+from sagan_tf.checkpoints import CheckpointWriter
 
 # No attention: less to trace, and nothing of this test is about it.
 TINY = dict(generator_overrides=dict(channels=[8, 8, 8], attention_resolutions=[]),

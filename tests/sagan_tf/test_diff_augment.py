@@ -15,7 +15,7 @@ from sagan_tf import diff_augment as da
 from sagan_tf import noise
 from sagan_tf.sagan import SAGAN
 from sagan_tf.train_config import TrainConfig
-from training.strategy import mirrored as mirrored_strategy
+from sagan_tf.compat import mirrored_strategy
 
 SEED = 1
 NUM_CLASSES = 3

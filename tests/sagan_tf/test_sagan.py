@@ -13,7 +13,7 @@ import sagan_tf
 from noise_reference import documented_z
 from sagan_tf import noise
 from sagan_tf.sagan import SAGAN
-from training.strategy import mirrored as mirrored_strategy  # fresh collective keys
+from sagan_tf.compat import mirrored_strategy  # fresh collective keys
 
 NUM_CLASSES = 10
 LATENT = 128

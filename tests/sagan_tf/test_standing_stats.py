@@ -9,9 +9,11 @@ import pytest
 import tensorflow as tf
 
 from sagan_tf import evaluation, noise
-from sagan_tf.run_dir import RunDir, make_checkpoint
+from sagan_tf.checkpoints import make_checkpoint
+from sagan_tf.run_dir import RunDir
 from sagan_tf.standing_stats import apply_standing_stats, batch_norms
-from sagan_tf.train_config import TrainConfig, build_generator, build_model, compile_model
+from sagan_tf.models import build_generator, build_model, compile_model
+from sagan_tf.train_config import TrainConfig
 
 NUM_CLASSES = 3
 CONFIG = dict(num_classes=NUM_CLASSES, class_names=("a", "b", "c"), batch_size=6,

@@ -13,10 +13,11 @@ import pytest
 import tensorflow as tf
 
 from local_ports import free_ports
-from training.callbacks.loss_csv import read_losses
+from sagan_tf.callbacks.loss_csv_logger import read_losses
+from sagan_tf.presets import PRESETS
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
-from training.summaries import read_events
+from sagan_tf.summaries import read_events
 
 TINY = ["--dataset=digits", "--g_channels=16,16,16", "--d_channels=16,16,16,16",
         "--batch_size=8", "--sample_every=1000", "--log_every=1"]
@@ -104,7 +105,7 @@ def _run(tmp_path, *flags, config=None):
 @pytest.mark.parametrize("flags,saved,messages", [
     (["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
      ["--batch_size=7 is the global batch", "2 replicas", "--batch_size=6 or --batch_size=8"]),
-    (["--preset=sagan48"], None, ["--preset=sagan48", "one of <sagan128|sagan32|sagan64>"]),
+    (["--preset=sagan48"], None, ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"]),
     (["--batch_size=16", "--attention="], dict(batch_size=8),
      ["batch_size: saved 8, requested 16", "generator attention_resolutions: saved [16], "
       "requested []", "another --model_dir"]),

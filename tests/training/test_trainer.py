@@ -10,9 +10,9 @@ import tensorflow as tf
 
 from training import pipeline, trainer
 from training import strategy as strategy_lib
-from training.callbacks import AttentionMaps, SampleGrid
-from training.callbacks.loss_csv import read_losses
-from training.summaries import read_events
+from sagan_tf.callbacks import AttentionMaps, SampleGrid
+from sagan_tf.callbacks.loss_csv_logger import read_losses
+from sagan_tf.summaries import read_events
 
 
 def _run(config, strategy=None):

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import reference
 from sagan_tf import build_discriminator
+from sagan_tf.presets import PRESETS
 from sagan_tf.layers import ProjectionHead, ResidualDownBlock, SelfAttention
 
 K = 10
@@ -34,9 +35,9 @@ def _counts(model):
             sum(int(np.prod(w.shape)) for w in model.non_trainable_weights))
 
 
-@pytest.mark.parametrize("preset,resolution", [("sagan32", 32), ("sagan64", 64),
-                                               ("sagan128", 128)])
-def test_output_shapes_for_all_presets(preset, resolution):
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_output_shapes_for_all_presets(preset):
+    resolution = PRESETS[preset]["resolution"]
     d = build_discriminator(preset, K)
     assert tuple(d.input_shape[0]) == (None, resolution, resolution, 3)
     assert tuple(d.input_shape[1]) == (None,)
@@ -82,15 +83,13 @@ def test_parameter_counts_sagan32():
     assert got == expected
 
 
-@pytest.mark.parametrize("preset", ["sagan64", "sagan128"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_parameter_counts_follow_the_formula(preset):
     d = build_discriminator(preset, K)
-    channels = {"sagan64": [64, 128, 256, 512, 1024],
-                "sagan128": [64, 128, 256, 512, 1024, 1024]}[preset]
-    downsample = [True] * (len(channels) - 1) + [False]
-    resolution = int(preset[5:])
-    expected = reference.discriminator_param_counts(channels, downsample, [32], K,
-                                                    resolution)
+    p = PRESETS[preset]["discriminator"]  # the architecture's data; the counts: the formula's
+    expected = reference.discriminator_param_counts(
+        p["channels"], p["downsample"], p["attention_resolutions"], K,
+        PRESETS[preset]["resolution"])
     got = _counts(d)
     print(f"\n{preset} D, {K} classes: trainable {got[0]:,}, non-trainable {got[1]:,}")
     assert got == expected

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 import reference
 from sagan_tf import build_generator
+from sagan_tf.presets import PRESETS
 from sagan_tf.layers import ConditionalBatchNorm, ResidualUpBlock, SelfAttention
 
 K = 10
@@ -32,9 +33,9 @@ def _trained_state(model, inputs, seed=0):
             layer.beta.assign(rng.randn(*layer.beta.shape).astype("float32") * 0.3)
 
 
-@pytest.mark.parametrize("preset,resolution", [("sagan32", 32), ("sagan64", 64),
-                                               ("sagan128", 128)])
-def test_output_shapes_for_all_presets(preset, resolution):
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_output_shapes_for_all_presets(preset):
+    resolution = PRESETS[preset]["resolution"]
     g = build_generator(preset, K)
     assert tuple(g.input_shape[0]) == (None, 128)
     assert tuple(g.input_shape[1]) == (None,)
@@ -115,11 +116,12 @@ def test_parameter_counts_sagan32():
     assert got == (trainable, non_trainable)
 
 
-@pytest.mark.parametrize("preset", ["sagan64", "sagan128"])
+@pytest.mark.parametrize("preset", sorted(PRESETS))
 def test_parameter_counts_follow_the_formula(preset):
     g = build_generator(preset, K)
-    s = {"sagan64": [1024, 512, 256, 128], "sagan128": [1024, 512, 256, 128, 64]}[preset]
-    expected = reference.generator_param_counts(128, 4, s, [32], K)
+    p = PRESETS[preset]["generator"]  # the architecture's data; the counts: the formula's
+    expected = reference.generator_param_counts(p["latent_dim"], p["initial_size"],
+                                                p["channels"], p["attention_resolutions"], K)
     got = (sum(int(np.prod(w.shape)) for w in g.trainable_weights),
            sum(int(np.prod(w.shape)) for w in g.non_trainable_weights))
     print(f"\n{preset} G, {K} classes: trainable {got[0]:,}, non-trainable {got[1]:,}")

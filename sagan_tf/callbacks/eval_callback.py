@@ -49,9 +49,9 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from sagan_tf import evaluation, storage
-from sagan_tf.run_dir import RunDir, make_checkpoint
-from training import summaries
+from sagan_tf import evaluation, storage, summaries
+from sagan_tf.checkpoints import make_checkpoint
+from sagan_tf.run_dir import RunDir
 
 BEST_FILE = "best_fid.json"
 TAG_PREFIX = "eval/"
@@ -198,9 +198,9 @@ class EvalCallback(keras.callbacks.Callback):
             self._save_best(step, results)
         if self.verbose:
             names = results["protocols"]
-            text = ", ".join(f"{names[name]} {results[name]:.4g}" for name in (
-                "fid", "kid", "inception_score", "precision", "recall")
-                if results.get(name) is not None)
+            text = ", ".join(f"{names[row.key]} {results[row.key]:.4g}"
+                             for row in evaluation.METRICS
+                             if row.shown and results.get(row.key) is not None)
             print(f"\nStep {step}: {text} ({seconds:.1f} s)"
                   + (" - best FID so far, saved" if best else ""))
         return results

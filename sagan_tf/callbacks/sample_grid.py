@@ -13,8 +13,8 @@ import tensorflow as tf
 
 from sagan_tf import noise, storage
 from sagan_tf.grid import make_grid, save_png
-from training import summaries
-from training.callbacks.periodic_writer import PeriodicWriter
+from sagan_tf import summaries
+from sagan_tf.callbacks.periodic_writer import PeriodicWriter
 
 def fixed_noise(seed, columns, latent_dim):
     """z of the grid's columns: `noise.latents(seed, columns, latent_dim)` of the

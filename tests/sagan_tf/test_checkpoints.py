@@ -1,12 +1,44 @@
+"""sagan_tf.checkpoints: writing, finding, repairing and restoring a run's checkpoints."""
+
 import os
 import tempfile
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from sagan_tf.run_dir import CheckpointError
-from training.checkpointing import CheckpointWriter
+from sagan_tf.checkpoints import (CheckpointError, CheckpointWriter, checkpoint_step,
+                                  latest_checkpoint, load_generator, make_checkpoint,
+                                  repair_checkpoint_state)
+from sagan_tf.models import build_model, compile_model
+from sagan_tf.run_dir import RunDir
+from sagan_tf.train_config import TrainConfig
+
+TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
+            discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+
+
+def _config(model_dir, **changes):
+    return TrainConfig(model_dir=str(model_dir), num_classes=10,
+                       class_names=tuple("0123456789"), **{**TINY, **changes})
+
+
+def _saved_run(model_dir, step, ema_decay=0.5):
+    """A run directory with a config and one checkpoint whose G and EMA G differ."""
+    config = _config(model_dir, ema_decay=ema_decay)
+    keras.utils.set_random_seed(0)
+    model = build_model(config)
+    compile_model(model, config)
+    if model.ema_generator is not None:
+        for w in model.ema_generator.trainable_weights:
+            w.assign(w * 0.5)
+    model.g_optimizer.iterations.assign(step)
+    run = RunDir(model_dir)
+    run.save_config(config)
+    tf.train.CheckpointManager(make_checkpoint(model), run.checkpoints, 2).save(
+        checkpoint_number=100 + step)  # a file number unlike the step
+    return model, config
 
 
 def _state(model):
@@ -148,3 +180,50 @@ def test_no_restorable_checkpoint_is_refused_by_name(tiny, tmp_path):
         writer.restore_latest()
     with pytest.raises(CheckpointError, match="only damaged checkpoints"):
         CheckpointWriter(tiny.model(config), str(tmp_path), max_to_keep=5).restore_latest()
+
+
+def test_load_generator_restores_the_ema_or_the_raw_generator(tmp_path):
+    model, config = _saved_run(tmp_path, step=3)
+    z = tf.random.stateless_normal([3, 128], seed=[1, 2])
+    labels = tf.constant([0, 4, 9])
+    for use_ema, source in ((True, model.ema_generator), (False, model.generator)):
+        generator, loaded, checkpoint = load_generator(tmp_path, use_ema=use_ema)
+        assert loaded == config and checkpoint.endswith("ckpt-103")
+        np.testing.assert_allclose(generator([z, labels]), source([z, labels]), atol=1e-6)
+    diff = np.abs(model.ema_generator([z, labels]) - model.generator([z, labels])).max()
+    assert diff > 1e-3  # the two differ: the test tells them apart
+    RunDir(tmp_path / "new").save_config(_config(tmp_path / "new"))
+    with pytest.raises(FileNotFoundError, match="has not saved one yet"):
+        load_generator(tmp_path / "new")
+
+
+def test_checkpoint_step_is_the_stored_g_step_not_the_file_number(tmp_path):
+    _saved_run(tmp_path, step=7)
+    assert checkpoint_step(latest_checkpoint(tmp_path)) == 7
+
+
+def test_a_truncated_newest_checkpoint_is_refused_with_the_one_that_restores(tmp_path):
+    _saved_run(tmp_path, step=3)
+    run = RunDir(tmp_path)
+    older = latest_checkpoint(run)
+    model, _ = _saved_run(tmp_path, step=5)  # ckpt-105, the newest
+    newest = latest_checkpoint(run)
+    data = tf.io.gfile.glob(newest + ".data-*")[0]
+    with open(data, "r+b") as f:
+        f.truncate(100)
+    with pytest.raises(ValueError, match=f"Checkpoint {newest} cannot be read.*"
+                                         f"--checkpoint={older}"):
+        load_generator(run)
+    generator, _, used = load_generator(run, checkpoint=older)  # the named one works
+    assert used == older
+
+
+def test_the_newest_checkpoint_comes_from_the_files_without_a_state_file(tmp_path, caplog):
+    _saved_run(tmp_path, step=3)
+    run = RunDir(tmp_path)
+    newest = latest_checkpoint(run)
+    (tmp_path / "checkpoints" / "checkpoint").unlink()
+    assert latest_checkpoint(run) == newest
+    assert "is missing" in caplog.text
+    assert repair_checkpoint_state(run)
+    assert tf.train.latest_checkpoint(run.checkpoints) == newest

@@ -8,7 +8,7 @@ class PeriodicCheckpoint(keras.callbacks.Callback):
     """Calls `writer.save()` after every step divisible by `every`, and at the end.
 
     Runs on every worker: under MultiWorkerMirroredStrategy all of them take part in
-    a save (`training.checkpointing.CheckpointWriter` decides where each one writes).
+    a save (`sagan_tf.checkpoints.CheckpointWriter` decides where each one writes).
 
     Args:
         writer: a `CheckpointWriter` (anything with `save()`, `step` and

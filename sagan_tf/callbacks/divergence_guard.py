@@ -2,7 +2,7 @@
 
 import keras
 
-from training import divergence
+from sagan_tf import divergence
 
 
 class DivergenceGuard(keras.callbacks.Callback):
@@ -17,7 +17,7 @@ class DivergenceGuard(keras.callbacks.Callback):
     worker, so every worker stops at the same step.
 
     Args:
-        checkpoints: the run's `training.checkpointing.CheckpointWriter`.
+        checkpoints: the run's `sagan_tf.checkpoints.CheckpointWriter`.
     """
 
     def __init__(self, checkpoints):

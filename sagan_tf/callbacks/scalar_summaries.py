@@ -5,7 +5,7 @@ import keras
 
 from sagan_tf.layers import SelfAttention
 from sagan_tf.layers.spectral_norm import spectral_normalize
-from training import summaries
+from sagan_tf import summaries
 
 #: The tag of each per-step log entry of `SAGAN.train_step`.
 LOG_TAGS = {"d_loss": "losses/d_loss", "g_loss": "losses/g_loss",

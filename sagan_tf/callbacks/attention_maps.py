@@ -22,10 +22,10 @@ import tensorflow as tf
 from sagan_tf import storage
 from sagan_tf.grid import make_grid, save_png, to_uint8
 from sagan_tf.layers import SelfAttention
-from training import summaries
-from training.callbacks.periodic_writer import PeriodicWriter
-from training.callbacks.sample_grid import fixed_noise
-from training.callbacks.scalar_summaries import attention_layers
+from sagan_tf import summaries
+from sagan_tf.callbacks.periodic_writer import PeriodicWriter
+from sagan_tf.callbacks.sample_grid import fixed_noise
+from sagan_tf.callbacks.scalar_summaries import attention_layers
 
 #: Query positions as fractions of the feature map's (height, width).
 DEFAULT_QUERIES = ((0.5, 0.5), (0.25, 0.5), (0.75, 0.5), (0.5, 0.25))

@@ -1,4 +1,5 @@
-"""Tiny SAGAN models and data for the training tests (channels 16, 32x32 digits)."""
+"""Tiny SAGAN models and data for the training and callback tests (channels 16, 32x32
+digits): the `tiny` fixture, loaded for every test by tests/conftest.py."""
 
 import types
 
@@ -8,7 +9,8 @@ import pytest
 
 from sagan_tf.data import load_dataset
 from sagan_tf.layers import SelfAttention
-from sagan_tf.train_config import TrainConfig, build_model
+from sagan_tf.models import build_model
+from sagan_tf.train_config import TrainConfig
 
 TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
             discriminator_overrides=dict(channels=[16, 16, 16, 16]))

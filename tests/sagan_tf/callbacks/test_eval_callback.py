@@ -20,11 +20,12 @@ import tensorflow as tf
 
 from sagan_tf import evaluation, metrics
 from sagan_tf.data import digits_arrays, load_dataset
-from training import eval_callback
+from sagan_tf.callbacks import eval_callback
 from noise_reference import documented_z
-from sagan_tf.run_dir import make_checkpoint
-from sagan_tf.train_config import TrainConfig, build_model, compile_model
-from training.eval_callback import EvalCallback
+from sagan_tf.checkpoints import make_checkpoint
+from sagan_tf.models import build_model, compile_model
+from sagan_tf.train_config import TrainConfig
+from sagan_tf.callbacks.eval_callback import EvalCallback
 
 NUM_CLASSES = 10
 SEED = 4

@@ -4,7 +4,7 @@ import signal
 import keras
 import pytest
 
-from training.callbacks import PeriodicCheckpoint, ProgressBar, StopOnSignal
+from sagan_tf.callbacks import PeriodicCheckpoint, ProgressBar, StopOnSignal
 
 
 class _SignalAt(keras.callbacks.Callback):

@@ -4,9 +4,9 @@ from PIL import Image
 
 from noise_reference import documented_z
 from sagan_tf.grid import to_uint8
-from training.callbacks import SampleGrid
-from training.callbacks.sample_grid import sample_classes
-from training.summaries import read_events
+from sagan_tf.callbacks import SampleGrid
+from sagan_tf.callbacks.sample_grid import sample_classes
+from sagan_tf.summaries import read_events
 
 
 def _tile(grid, row, col, size=32, pad=2):

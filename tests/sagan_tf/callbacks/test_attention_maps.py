@@ -4,10 +4,10 @@ import tensorflow as tf
 
 from reference import self_attention_layer
 from sagan_tf.grid import to_uint8
-from training.callbacks import AttentionMaps
-from training.callbacks.attention_maps import QUERY_COLORS, AttentionProbe, render
-from training.callbacks.scalar_summaries import attention_layers
-from training.summaries import read_descriptions, read_events
+from sagan_tf.callbacks import AttentionMaps
+from sagan_tf.callbacks.attention_maps import QUERY_COLORS, AttentionProbe, render
+from sagan_tf.callbacks.scalar_summaries import attention_layers
+from sagan_tf.summaries import read_descriptions, read_events
 
 
 def _inputs(network, model):

@@ -1,5 +1,5 @@
-from training.callbacks import LossCSVLogger, PerStepMetrics
-from training.callbacks.loss_csv import COLUMNS, read_losses
+from sagan_tf.callbacks import LossCSVLogger, PerStepMetrics
+from sagan_tf.callbacks.loss_csv_logger import COLUMNS, read_losses
 
 
 def test_one_row_per_step_with_the_logged_losses(tiny, tmp_path):

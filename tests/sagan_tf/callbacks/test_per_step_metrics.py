@@ -1,6 +1,6 @@
 import numpy as np
 
-from training.callbacks import PerStepMetrics
+from sagan_tf.callbacks import PerStepMetrics
 
 NAMES = ("d_loss", "g_loss", "d_real", "d_fake")
 

@@ -1,7 +1,7 @@
 import numpy as np
 import tensorflow as tf
 
-from training import summaries
+from sagan_tf import summaries
 
 
 def test_written_summaries_read_back_with_tensorboard_plugin_metadata(tmp_path):

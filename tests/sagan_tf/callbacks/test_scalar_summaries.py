@@ -1,8 +1,8 @@
 import numpy as np
 import tensorflow as tf
 
-from training.callbacks import PerStepMetrics, ScalarSummaries
-from training.summaries import read_events
+from sagan_tf.callbacks import PerStepMetrics, ScalarSummaries
+from sagan_tf.summaries import read_events
 
 
 def test_losses_gradient_norms_sigmas_and_gammas_every_n_steps(tiny, tmp_path):

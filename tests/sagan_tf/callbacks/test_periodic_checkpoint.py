@@ -1,4 +1,4 @@
-from training.callbacks import PeriodicCheckpoint
+from sagan_tf.callbacks import PeriodicCheckpoint
 
 
 def test_saves_every_n_steps_and_at_the_end_without_repeating(tiny):
