@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from sagan_tf import evaluation
+from sagan_tf import cpu, evaluation
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import build_model, compile_model
 from training import callbacks as cb
@@ -19,6 +19,7 @@ def build(config, strategy):
     """The compiled SAGAN model of `config`, in the strategy's scope, under the config's
     Keras dtype policy, initialised from `config.seed`."""
     keras.mixed_precision.set_global_policy(config.mixed_precision)
+    cpu.warn_if_emulated_bf16(config.mixed_precision)  # bf16 without bf16 hardware
     keras.utils.set_random_seed(config.seed)  # the initial weights
     with strategy.scope():
         model = build_model(config)
