@@ -6,6 +6,8 @@ whatever CPU runs the tests; the subprocess tests check the real TensorFlow of a
 interpreter.
 """
 
+import ast
+import glob
 import json
 import os
 import subprocess
@@ -149,11 +151,11 @@ def _probe(imports, **env):
 
 @pytest.mark.skipif(not cpu.cpu_info().x86_64, reason="sagan-tf sets oneDNN on x86-64 only")
 def test_importing_sagan_tf_first_turns_onednn_on_and_keeps_the_users_choice():
-    # A program's import (training/__init__.py imports sagan_tf first).
-    out = _probe("import training.train")
+    out = _probe("import sagan_tf")
     assert out["var"] == "1" and out["tf_onednn"] is True
     assert out["describe"].startswith("oneDNN on (set by sagan-tf); CPU: ")
-    out = _probe("import sagan_tf", TF_ENABLE_ONEDNN_OPTS="0")
+    # A program's import (training/__init__.py imports sagan_tf first) keeps the user's 0.
+    out = _probe("import training.train", TF_ENABLE_ONEDNN_OPTS="0")
     assert out["var"] == "0" and out["tf_onednn"] is False
     assert out["describe"].startswith("oneDNN off (TF_ENABLE_ONEDNN_OPTS=0 set by you)")
 
@@ -164,3 +166,35 @@ def test_tensorflow_imported_first_keeps_its_default():
     assert out["var"] is None
     assert out["tf_onednn"] is cpu.tf_onednn_default(cpu.cpu_info())
     assert "(TF default)" in out["describe"]
+
+
+# -- every entry point imports sagan_tf before TensorFlow --------------------------------
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _top_level_imports(path):
+    """The modules a file imports at module level, in order."""
+    with open(path, encoding="utf-8") as f:
+        tree = ast.parse(f.read())
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.append(node.module)
+    return names
+
+
+def test_programs_and_bench_scripts_import_sagan_tf_before_tensorflow():
+    # The programs' packages: importing any program module runs these first.
+    for package in ("training", "export"):
+        imports = _top_level_imports(os.path.join(ROOT, package, "__init__.py"))
+        assert imports and imports[0] == "sagan_tf", (package, imports)
+    scripts = sorted(glob.glob(os.path.join(ROOT, "bench", "*.py")))
+    assert scripts
+    for path in scripts:
+        roots = [name.split(".")[0] for name in _top_level_imports(path)]
+        heavy = [i for i, name in enumerate(roots) if name in ("tensorflow", "keras")]
+        if heavy:
+            assert "sagan_tf" in roots[:heavy[0]], (os.path.basename(path), roots)
