@@ -32,7 +32,7 @@ still reports "set by sagan-tf" rather than "set by you".
 
 bf16. A `mixed_bfloat16` policy is fast on a CPU only where bf16 arithmetic is native
 (`NATIVE_BF16_FLAGS`: avx512_bf16, amx_bf16); elsewhere TensorFlow converts and
-emulates, several times slower than float32. `bf16_warning` says so
+emulates, slower than float32 (several times on a Zen 3). `bf16_warning` says so
 (`warn_if_emulated_bf16` logs it; `training.trainer.build` calls it).
 """
 
@@ -228,8 +228,8 @@ def bf16_warning(policy, on_cpu=True, info=None):
         return None
     return (f"`mixed_precision={policy}` on a CPU without native bf16 "
             f"({info.model or 'unknown model'}: no {' or '.join(NATIVE_BF16_FLAGS)} flag): "
-            f"TensorFlow emulates bfloat16 here, expect it several times slower than "
-            f"float32 ({BF16_SLOWDOWN}). Use --mixed_precision=float32 on this CPU; "
+            f"TensorFlow emulates bfloat16 here, slower than float32 ({BF16_SLOWDOWN}). "
+            f"Use --mixed_precision=float32 on this CPU; "
             f"bf16 pays off on CPUs with {' or '.join(NATIVE_BF16_FLAGS)} and on GPUs "
             f"(docs/cpu.md).")
 
