@@ -20,8 +20,8 @@ CHANNELS = {16: 512, 32: 256, 64: 128, 128: 64}
 _CHILD = r"""
 import os, resource, sys, time, json
 os.environ["TF_CPP_MIN_LOG_LEVEL"] = "2"
+from sagan_tf.layers import SelfAttention  # first: oneDNN on before TensorFlow loads
 import numpy as np, tensorflow as tf
-from sagan_tf.layers import SelfAttention
 size, channels, batch, pool, chunk = [json.loads(a) for a in sys.argv[1:6]]
 layer = SelfAttention(pool_keys=pool, query_chunk_size=chunk)
 x = tf.random.normal((batch, size, size, channels))

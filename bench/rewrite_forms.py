@@ -25,10 +25,11 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sagan_tf  # noqa: E402,F401  first: oneDNN on before TensorFlow loads (sagan_tf/cpu.py)
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from sagan_tf.layers.pooled_conv import pooled_conv3x3, pooled_kernel  # noqa: E402
 from sagan_tf.layers.residual_up_block import upsample_nearest_2x  # noqa: E402
 from sagan_tf.layers.subpixel_conv import (_phases, kernel_gradient, phase_kernels,  # noqa: E402

@@ -23,12 +23,12 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import sagan_tf  # noqa: E402  first: oneDNN on before TensorFlow loads (sagan_tf/cpu.py)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import sagan_tf  # noqa: E402
 from sagan_tf.layers import ResidualDownBlock, ResidualUpBlock  # noqa: E402
 from sagan_tf.sagan import SAGAN  # noqa: E402
 

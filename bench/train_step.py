@@ -8,9 +8,12 @@ policy, and the matrix-multiply peak of each precision on the same device in the
 run (best of 3; n = 4096 on a CPU, 8192 on a GPU), so that the fraction of peak
 compares across resolutions and machines. `--device=gpu` measures the first GPU
 TensorFlow sees (and exits 0 with a message when there is none); `--jit_compile`
-compiles the step with XLA. The last line printed is JSON: one entry per policy with
-the same keys whatever the preset and device (`s_per_image` is s_per_iter /
-batch_size).
+compiles the step with XLA. It first prints `sagan_tf.cpu.describe()` (whether
+TensorFlow's oneDNN kernels are on; the CPU's model and relevant features), and the
+bf16 warning of `sagan_tf.cpu` before a bf16 policy on a CPU without native bf16. The
+last line printed is JSON: one entry per policy with the same keys whatever the preset
+and device (`s_per_image` is s_per_iter / batch_size; `onednn` and `cpu_features`
+repeat the first line).
 
 GFLOP/s count the FLOPs the package executes (`bench/flops.py`): for sagan32 at batch
 64, 759 GFLOP per iteration with G's sub-pixel and D's strided convolutions (the
@@ -29,13 +32,13 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import sagan_tf  # noqa: E402  first: oneDNN on before TensorFlow loads (sagan_tf/cpu.py)
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-import sagan_tf  # noqa: E402
-from sagan_tf import presets  # noqa: E402
+from sagan_tf import cpu, presets  # noqa: E402
 from flops import train_iteration_flops  # noqa: E402
 from sagan_tf.sagan import SAGAN  # noqa: E402
 
@@ -111,7 +114,7 @@ def select_device(device):
     if device == "cpu":
         if gpus:
             tf.config.set_visible_devices([], "GPU")
-        return "/CPU:0", f"CPU ({os.cpu_count()} logical cores)"
+        return "/CPU:0", f"{cpu.cpu_info().model or 'CPU'} ({os.cpu_count()} logical cores)"
     if not gpus:
         return None
     details = tf.config.experimental.get_device_details(gpus[0])
@@ -144,10 +147,15 @@ def main():
               f"(tf.config.list_physical_devices('GPU') is empty): nothing measured.")
         return 0
     device, description = selected
+    print(cpu.describe(), flush=True)  # which kernels the figures below are of
+    onednn, info = cpu.onednn_state()[0], cpu.cpu_info()
     results = {}
     with tf.device(device):
         for policy in args.policies.split(","):
             dtype = DTYPES[policy]
+            warning = cpu.bf16_warning(policy, on_cpu=device == "/CPU:0")
+            if warning:
+                print(f"Warning: {warning}", flush=True)
             s, flops, paper_flops = time_training(policy, args.batch_size, args.iters,
                                                   args.warmup, args.preset, args.jit_compile)
             peak = matmul_peak_gflops(dtype, n=8192 if device.startswith("/GPU") else 4096)
@@ -161,7 +169,8 @@ def main():
                                "img_per_s": round(args.batch_size / s, 2),
                                "gflops": round(gflops, 1), "peak_gflops": round(peak, 1),
                                "fraction_of_peak": round(gflops / peak, 3),
-                               "gflop_per_iter": round(flops / 1e9, 1),
+                               "gflop_per_iter": round(flops / 1e9, 1), "onednn": onednn,
+                               "cpu_features": [f for f in cpu.FEATURES if f in info.flags],
                                "paper_order_gflop_per_iter": round(paper_flops / 1e9, 1)}
             print(f"{args.preset} {policy:>15} on {description}: {s:.3f} s/iter, "
                   f"{args.batch_size / s:.1f} img/s, {gflops:.0f} GFLOP/s of {peak:.0f} "

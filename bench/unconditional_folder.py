@@ -7,10 +7,10 @@ sub-folders): unconditional data for `sagan-train --dataset=<folder>` (README,
 
 import sys
 
+from sagan_tf import storage  # first: oneDNN on before TensorFlow loads (sagan_tf/cpu.py)
 import numpy as np
 import tensorflow as tf
 
-from sagan_tf import storage
 from sagan_tf.data import digits_arrays
 
 

@@ -10,7 +10,9 @@ S, T, T, S, S, T, ... so that a drift of the machine's speed weighs on both side
 alike. Each process prints the median of `--iters` iterations after 3 warm-up ones;
 this script prints every round, then the median over rounds of each side, our
 speed-ups over StudioGAN's float32 iteration (issue 18's targets: 2.0x float32,
-3.5x mixed_bfloat16) and the load average before and after. The last line is JSON.
+3.5x mixed_bfloat16), the CPU (model, features, whether TensorFlow's oneDNN kernels
+were on, from train_step.py's output) and the load average before and after. The last
+line is JSON.
 """
 
 import argparse
@@ -41,6 +43,13 @@ def run(cmd):
     if done.returncode:
         raise RuntimeError(f"{' '.join(cmd)} exited {done.returncode}:\n{done.stderr[-3000:]}")
     return last_json(done.stdout)
+
+
+def machine_of(result):
+    """The CPU that bench/train_step.py's JSON `result` names: device (model and
+    cores), whether oneDNN was on, the CPU's relevant features."""
+    first = next(iter(result.values()))
+    return {key: first.get(key) for key in ("device", "onednn", "cpu_features")}
 
 
 def order(rounds):
@@ -82,6 +91,7 @@ def main():
                 f"--policies={args.policies}", f"--iters={args.iters}"]
     load_before = os.getloadavg()
     studiogan_times, ours_times = [], {p: [] for p in args.policies.split(",")}
+    machine = None
     for r, sides in enumerate(order(args.rounds)):
         for side in sides:
             if side == "studiogan":
@@ -90,11 +100,13 @@ def main():
                       flush=True)
             else:
                 result = run(ours_cmd)
+                machine = machine_of(result)
                 for policy in ours_times:
                     ours_times[policy].append(result[policy]["s_per_iter"])
                 print(f"round {r + 1}: ours " + ", ".join(
                     f"{p} {t[-1]:.3f} s/iter" for p, t in ours_times.items()), flush=True)
     summary = summarize(studiogan_times, ours_times)
+    summary["machine"] = machine
     summary["load_average_before"] = [round(v, 2) for v in load_before]
     summary["load_average_after"] = [round(v, 2) for v in os.getloadavg()]
     print(f"StudioGAN float32: {summary['studiogan_float32_s_per_iter']:.3f} s/iter "
@@ -104,6 +116,8 @@ def main():
         target = f", target {s['target']}x: {'met' if s['met'] else 'NOT met'}" if s["target"] else ""
         print(f"ours {policy}: {s['s_per_iter']:.3f} s/iter, {s['speedup']:.2f}x StudioGAN"
               + target)
+    print(f"on {machine['device']}, oneDNN {'on' if machine['onednn'] else 'off'}, "
+          f"CPU features: {' '.join(machine['cpu_features']) or 'none listed'}")
     print(f"load average before {summary['load_average_before']}, after "
           f"{summary['load_average_after']}")
     print(json.dumps(summary))

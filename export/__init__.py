@@ -10,3 +10,7 @@
 z always comes from `sagan_tf.noise.latents`, the formula training, evaluation and
 sampling share.
 """
+
+# First: sagan_tf turns TensorFlow's oneDNN kernels on before TensorFlow loads (the
+# programs' modules import tensorflow at their top; see sagan_tf/cpu.py).
+import sagan_tf  # noqa: F401  # isort: skip

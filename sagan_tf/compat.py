@@ -211,3 +211,22 @@ def allow_tensor_seeds_in_traced_function():
     """
     if not tf.executing_eagerly():
         tf.compat.v1.set_random_seed(None)
+
+
+# -- TensorFlow's CPU kernels --------------------------------------------------------
+
+def onednn_enabled():
+    """Whether this process's TensorFlow runs its oneDNN CPU kernels.
+
+    `tensorflow.python.util._pywrap_util_port.IsMklEnabled` (private; TensorFlow has
+    no public query) returns `tensorflow::IsMklEnabled()`: the build's oneDNN support
+    and `TF_ENABLE_ONEDNN_OPTS` as read once when TensorFlow loaded, or, when the
+    variable is unset, TensorFlow's default for the CPU (`DefaultOneDnnPolicy` in
+    tensorflow/core/util/port.cc; see `sagan_tf.cpu`). False where the module is
+    missing. Checked on TensorFlow 2.21.0.
+    """
+    try:
+        from tensorflow.python.util import _pywrap_util_port  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        return False
+    return bool(_pywrap_util_port.IsMklEnabled())

@@ -11,6 +11,10 @@ import uuid
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+# Before TensorFlow, as the programs do: the tests run the kernels the programs run
+# (oneDNN unless TF_ENABLE_ONEDNN_OPTS says otherwise), in this process and in the
+# program subprocesses, which inherit the variable (sagan_tf/cpu.py, docs/cpu.md).
+import sagan_tf  # noqa: E402,F401  # isort: skip
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 

@@ -1,0 +1,3 @@
+# First: sagan_tf turns TensorFlow's oneDNN kernels on before TensorFlow loads (the
+# programs' modules import tensorflow at their top; see sagan_tf/cpu.py).
+import sagan_tf  # noqa: F401  # isort: skip

@@ -17,7 +17,7 @@ import sys
 import tensorflow as tf
 from absl import flags, logging
 
-from sagan_tf import metrics, settings, storage
+from sagan_tf import cpu, metrics, settings, storage
 from sagan_tf.run_dir import RunDir
 from sagan_tf.run_lock import RunLock
 from sagan_tf.train_config import TrainConfig, resume_config
@@ -54,6 +54,7 @@ def _flag_changes():
 def main(argv):
     if len(argv) > 1:
         sys.exit(f"sagan-train: error: unexpected arguments {argv[1:]} (flags are --name=value).")
+    logging.info("%s", cpu.describe())  # which CPU kernels TensorFlow runs (docs/cpu.md)
     try:
         storage.check_writable_directory(FLAGS.model_dir, "--model_dir")
         config = resume_config(RunDir(FLAGS.model_dir).load_config_if_exists(),

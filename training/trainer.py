@@ -5,7 +5,7 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf import callbacks as cb
-from sagan_tf import evaluation, summaries
+from sagan_tf import cpu, evaluation, summaries
 from sagan_tf.checkpoints import CheckpointWriter
 from sagan_tf.divergence import DivergenceError
 from sagan_tf.models import build_model, compile_model
@@ -18,6 +18,7 @@ def build(config, strategy):
     """The compiled SAGAN model of `config`, in the strategy's scope, under the config's
     Keras dtype policy, initialised from `config.seed`."""
     keras.mixed_precision.set_global_policy(config.mixed_precision)
+    cpu.warn_if_emulated_bf16(config.mixed_precision)  # bf16 without bf16 hardware
     keras.utils.set_random_seed(config.seed)  # the initial weights
     with strategy.scope():
         model = build_model(config)

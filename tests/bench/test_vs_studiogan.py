@@ -26,3 +26,10 @@ def test_summary_is_median_ratio_against_the_targets():
     assert s["float32"]["met"] and s["float32"]["target"] == 2.0
     assert s["mixed_bfloat16"]["speedup"] == pytest.approx(10.2 / 3.1)
     assert not s["mixed_bfloat16"]["met"]
+
+
+def test_machine_is_read_from_train_steps_json():
+    entry = {"device": "AMD EPYC 7B13 (2 logical cores)", "onednn": True,
+             "cpu_features": ["avx2"], "s_per_iter": 8.2}
+    assert vs_studiogan.machine_of({"float32": entry, "mixed_bfloat16": dict(entry)}) == {
+        "device": "AMD EPYC 7B13 (2 logical cores)", "onednn": True, "cpu_features": ["avx2"]}

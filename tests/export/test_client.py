@@ -10,6 +10,7 @@ from tensorflow_serving.apis import predict_pb2
 from export import client
 from standin_client import outputs
 from noise_reference import documented_z
+from tolerances import GENERATOR_ATOL
 from tf_serving_json import JsonError, predict_request_from_json
 
 Z = np.random.RandomState(5).randn(3, 128).astype(np.float32)
@@ -46,12 +47,12 @@ def test_generate_request_types_and_optional_truncation():
 def test_grpc_requests_run_on_the_served_model(server, generators):
     out = outputs(server.predict(client.predict_request(Z, LABELS)))
     expected = generators[0]([Z, np.array(LABELS, np.int32)], training=False).numpy()
-    np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=GENERATOR_ATOL)
     for truncation in (None, 0.7):
         out = outputs(server.predict(client.generate_request(LABELS, 99, truncation)))
         z = documented_z(99, 3, 128, truncation or 0.0)
         expected = generators[0]([z, np.array(LABELS, np.int32)], training=False).numpy()
-        np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=2e-5)
+        np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=GENERATOR_ATOL)
 
 
 @pytest.mark.parametrize("request_format", ["instances", "inputs"])
@@ -90,7 +91,7 @@ def test_rest_bodies_run_on_the_served_model(body, signature_defs, server, gener
     else:
         z = Z
     expected = generators[0]([z, np.array(LABELS, np.int32)], training=False).numpy()
-    np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=GENERATOR_ATOL)
 
 
 def test_json_responses_of_both_formats_give_the_images():
@@ -213,7 +214,7 @@ def test_predict_grpc_sends_over_the_wire(grpc_target, generators):
     z = documented_z(5, 3, 128, 0.0)
     expected = generators[0]([z, np.array(LABELS, np.int32)], training=False).numpy()
     np.testing.assert_allclose(client.response_images(response, "images_float"), expected,
-                               rtol=0, atol=2e-5)
+                               rtol=0, atol=GENERATOR_ATOL)
 
 
 @pytest.mark.parametrize("request_format", ["instances", "inputs"])
@@ -223,5 +224,5 @@ def test_predict_rest_sends_over_http(rest_host, generators, request_format):
     images = client.json_response_images(reply)
     floats = client.json_response_images(reply, "images_float")
     expected = generators[0]([Z, np.array(LABELS, np.int32)], training=False).numpy()
-    np.testing.assert_allclose(floats, expected, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(floats, expected, rtol=0, atol=GENERATOR_ATOL)
     np.testing.assert_array_equal(images, np.clip(np.round((floats + 1) * 127.5), 0, 255))

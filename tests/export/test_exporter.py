@@ -16,6 +16,7 @@ from export import exporter
 from programs import run_program, subprocess_env
 from sagan_tf.standing_stats import apply_standing_stats
 from noise_reference import documented_z
+from tolerances import GENERATOR_ATOL
 
 
 def test_export_base_holds_the_version_and_models_config_only(export_base, saved_model_dir):
@@ -85,7 +86,7 @@ def test_saved_model_cli_run_generate(saved_model_dir, generators, tmp_path):
     images = np.load(tmp_path / "images.npy")
     z = documented_z(11, 3, 128, 0.8)
     expected = generators[0]([z, np.array([3, 0, 9], np.int32)], training=False).numpy()
-    np.testing.assert_allclose(images_float, expected, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(images_float, expected, rtol=0, atol=GENERATOR_ATOL)
     assert images.dtype == np.uint8
     np.testing.assert_array_equal(images, np.clip(np.round((images_float + 1) * 127.5), 0, 255))
 
@@ -101,7 +102,8 @@ def test_saved_model_cli_run_serving_default_and_its_label_error(saved_model_dir
                  "--signature_def", "serving_default", "--outdir", str(out), "--inputs",
                  f"z={tmp_path / 'z.npy'};labels={tmp_path / 'labels.npy'}"])
     expected = generators[0]([z, np.array([5, 6], np.int32)], training=False).numpy()
-    np.testing.assert_allclose(np.load(out / "images_float.npy"), expected, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(np.load(out / "images_float.npy"), expected, rtol=0,
+                               atol=GENERATOR_ATOL)
     proc = subprocess.run(
         ["saved_model_cli", "run", "--dir", saved_model_dir, "--tag_set", "serve",
          "--signature_def", "generate", "--input_exprs", "labels=[12];seed=0;truncation=0.0"],
@@ -176,12 +178,12 @@ def test_overwrite_replaces_a_version(model_dir, generators, tmp_path):
 
     exporter.export_model_dir(model_dir, base, use_ema=False)  # no version: 1
     raw = generators[1]([z, labels], training=False).numpy()
-    np.testing.assert_allclose(exported_images(), raw, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(exported_images(), raw, rtol=0, atol=GENERATOR_ATOL)
     with pytest.raises(FileExistsError):
         exporter.export_model_dir(model_dir, base, 1)
     exporter.export_model_dir(model_dir, base, 1, overwrite=True)
     ema = generators[0]([z, labels], training=False).numpy()
-    np.testing.assert_allclose(exported_images(), ema, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(exported_images(), ema, rtol=0, atol=GENERATOR_ATOL)
     assert sorted(os.listdir(base)) == ["1", "models.config"]
 
 
@@ -269,5 +271,5 @@ def test_standing_stats_are_exported_and_the_checkpoint_stays_as_it_was(model_di
     standing = generator([z, labels], training=False).numpy()
     exported = tf.saved_model.load(os.path.join(base, "1")).signatures["serving_default"](
         z=z, labels=labels)["images_float"].numpy()
-    np.testing.assert_allclose(exported, standing, rtol=0, atol=2e-5)
+    np.testing.assert_allclose(exported, standing, rtol=0, atol=GENERATOR_ATOL)
     assert np.abs(exported - moving).max() > 1e-2

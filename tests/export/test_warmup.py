@@ -11,6 +11,7 @@ from tensorflow_serving.apis import prediction_log_pb2
 from export import warmup
 from standin_client import outputs
 from noise_reference import documented_z
+from tolerances import GENERATOR_ATOL
 
 
 def read_records(saved_model_dir):
@@ -56,7 +57,7 @@ def test_every_warmup_request_runs_and_gives_the_generator_images(saved_model_di
                              float(inputs.get("truncation", 0.0)))
         out = outputs(server.predict(request))  # as TF Serving's warmup replays it
         expected = generators[0]([z, labels], training=False).numpy()
-        np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=2e-5)
+        np.testing.assert_allclose(out["images_float"], expected, rtol=0, atol=GENERATOR_ATOL)
         assert out["images"].dtype == np.uint8
 
 

@@ -198,3 +198,14 @@ def test_a_tensor_seed_in_a_traced_function_fails_under_global_seed_0_without_th
         tf.random.set_seed(None)
     assert sorted(orders[:6]) == list(range(6)) and sorted(orders[6:]) == list(range(6))
     assert orders[:6] != orders[6:]  # each epoch its own seed
+
+
+# -- TensorFlow's CPU kernels --------------------------------------------------------
+
+def test_onednn_enabled_is_the_switch_tensorflow_read_at_load():
+    # tests/conftest.py imports sagan_tf before TensorFlow, which sets the variable on
+    # x86-64 unless the user did; both values in fresh interpreters: test_cpu.py.
+    value = os.environ.get("TF_ENABLE_ONEDNN_OPTS")
+    if value is None:
+        pytest.skip("TF_ENABLE_ONEDNN_OPTS unset (not x86-64): TensorFlow's default")
+    assert compat.onednn_enabled() is (value.strip().lower() in ("1", "true"))
