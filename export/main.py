@@ -77,7 +77,7 @@ def main(argv):
     if FLAGS.format != converters.SAVED_MODEL:
         given = [f"--{name}" for name in _SAVED_MODEL_FLAGS if FLAGS[name].present]
         if given:
-            sys.exit(f"sagan-export: error: {', '.join(given)} apply to "
+            sys.exit(f"sagan-export: error: {', '.join(given)}: for "
                      f"--format={converters.SAVED_MODEL} (TF Serving) only. Received: "
                      f"--format={FLAGS.format}")
         serving = {}
