@@ -18,6 +18,11 @@ into place when complete, so the server never sees a half-written version. Every
 goes through `tf.io.gfile`, so `export_base` may be on any TF filesystem (gs://, s3://,
 hdfs://), as TF Serving's `base_path` may.
 
+`sagan-export --format=onnx|tflite` writes `<version>/generator.onnx` (or
+`generator.tflite`) and `<version>/sagan_tf.json` instead, the same way, and no
+models.config (`export_converted`, `export.converters`); keep those in a directory of
+their own, not in one TF Serving watches.
+
 TF Serving loads each version once: it does not notice a version directory whose
 files change. Publish new weights under a new version number; `overwrite` exists for
 versions no server has loaded yet (it swaps directories with two renames, so for a
@@ -31,7 +36,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from export import client, warmup
+from export import client, converters, warmup
 from export.module import (DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size,
                            declare_z_width)
 from sagan_tf import storage
@@ -161,10 +166,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
         declare_z_width(tmp, latent_dim)
         warmup.write_warmup_file(tmp, warmup.warmup_requests(
             latent_dim, num_classes, warmup_batch_sizes, model_name))
-        info = {"latent_dim": latent_dim, "num_classes": num_classes,
-                "unconditional": num_classes is None,
-                "resolution": int(module.resolution.numpy()),
-                "class_names": [c.decode() for c in module.class_names.numpy()],
+        info = {**_model_info(module, num_classes),
                 "max_batch_size": int(module.max_batch_size.numpy()),
                 "signatures": sorted(module.signatures()), **(metadata or {})}
         storage.write_json(storage.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), info)
@@ -176,8 +178,71 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
     return final
 
 
+def export_converted(generator, export_base, version=None, *, export_format, num_classes,
+                     class_names=(), overwrite=False, metadata=None):
+    """Writes `<export_base>/<version>/` with the generator in a converted format (ONNX,
+    LiteRT: `export.converters`) and sagan_tf.json, atomically as `export_generator`.
+
+    TF Serving cannot serve these files, so a directory holding models.config (an
+    export_base TF Serving watches) is refused: the server would fail on the version.
+
+    Args:
+        generator, export_base, version, num_classes, class_names, overwrite: as
+            `export_generator`.
+        export_format: a name in `export.converters.FORMATS` with a converter.
+        metadata: extra JSON-serializable entries for sagan_tf.json.
+
+    Returns:
+        The path of the new version directory.
+    """
+    fmt = converters.get_format(export_format)
+    if fmt.convert is None:
+        raise ValueError(f"`export_format` must be a converted format, not {fmt.name!r} "
+                         "(use `export_generator`).")
+    _refuse_serving_base(export_base, fmt.name)
+    version = resolve_version(export_base, version, overwrite)
+    module = GeneratorModule(generator, num_classes, class_names)  # checks the classes
+    model_bytes = fmt.convert(generator)
+    storage.makedirs(export_base)
+    final = storage.join(export_base, str(version))
+    tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
+    try:
+        storage.makedirs(tmp)
+        with tf.io.gfile.GFile(storage.join(tmp, fmt.file_name), "wb") as f:
+            f.write(model_bytes)
+        info = {**_model_info(module, num_classes), "format": fmt.name,
+                "file": fmt.file_name, "runtime": fmt.runtime, **(metadata or {})}
+        storage.write_json(storage.join(tmp, METADATA_FILE), info)
+        _publish(tmp, final, last=(fmt.file_name,))
+    except BaseException:
+        storage.remove_tree(tmp)
+        raise
+    return final
+
+
+def _refuse_serving_base(export_base, format_name):
+    if storage.exists(storage.join(export_base, MODEL_CONFIG_FILE)):
+        raise ValueError(
+            f"{export_base!r} holds {MODEL_CONFIG_FILE}: TF Serving watches it and would "
+            f"fail to load a {format_name} version as a SavedModel. Write "
+            f"--format={format_name} to another directory.")
+
+
+def _model_info(module, num_classes):
+    """The metadata every format records: the model and its inputs."""
+    latent_dim = int(module.latent_dim.numpy())
+    inputs = {"z": ["float32", [-1, latent_dim]]}
+    if num_classes is not None:
+        inputs["labels"] = ["int32", [-1]]
+    return {"latent_dim": latent_dim, "num_classes": num_classes,
+            "unconditional": num_classes is None,
+            "resolution": int(module.resolution.numpy()),
+            "class_names": [c.decode() for c in module.class_names.numpy()],
+            "inputs": inputs}
+
+
 def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, checkpoint=None,
-                     standing_stats=0, **kwargs):
+                     standing_stats=0, export_format=converters.DEFAULT_FORMAT, **kwargs):
     """Exports the generator of a training run (`sagan-train`'s model_dir).
 
     Args:
@@ -188,14 +253,19 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
         checkpoint: a checkpoint prefix (default: the latest of the run).
         standing_stats: N > 0 exports G with standing statistics over N passes instead
             of its moving ones (`RunDir.load_generator`); the metadata records N.
-        **kwargs: the keyword arguments of `export_generator` except num_classes
-            and class_names, which come from the run's config.
+        export_format: a name in `export.converters.FORMATS`; other than
+            "saved_model", the file goes through `export_converted`.
+        **kwargs: the keyword arguments of `export_generator` (or `export_converted`)
+            except num_classes and class_names, which come from the run's config.
 
     Returns:
         The path of the new version directory.
     """
-    # Fail on a bad or taken version, or batch sizes over the limit, before the
+    # Fail on a bad format, base or version, or batch sizes over the limit, before the
     # (slow) restore.
+    converted = converters.get_format(export_format).convert is not None
+    if converted:
+        _refuse_serving_base(export_base, export_format)
     version = resolve_version(export_base, version, kwargs.get("overwrite", False))
     check_batch_sizes(kwargs.get("warmup_batch_sizes", (1,)),
                       kwargs.get("max_batch_size", DEFAULT_MAX_BATCH_SIZE))
@@ -205,6 +275,10 @@ def export_model_dir(model_dir, export_base, version=None, *, use_ema=True, chec
     metadata = {"model_dir": _absolute(model_dir), "checkpoint": checkpoint,
                 "preset": config.preset, "ema": ema, "standing_stats": int(standing_stats),
                 **kwargs.pop("metadata", {})}
+    if converted:
+        return export_converted(generator, export_base, version, export_format=export_format,
+                                num_classes=config.num_classes,
+                                class_names=config.class_names, metadata=metadata, **kwargs)
     return export_generator(generator, export_base, version, num_classes=config.num_classes,
                             class_names=config.class_names, metadata=metadata, **kwargs)
 
@@ -213,9 +287,9 @@ def _absolute(path):
     return path if storage.is_remote(path) else os.path.abspath(path)
 
 
-def _publish(tmp, final):
-    """Moves the complete `tmp` to `final`, replacing an existing `final`."""
-    last = ("saved_model.pb",)
+def _publish(tmp, final, last=("saved_model.pb",)):
+    """Moves the complete `tmp` to `final`, replacing an existing `final`; the files in
+    `last` arrive last where a move is a copy (`storage.move_tree`)."""
     if not storage.exists(final):
         storage.move_tree(tmp, final, last)
         return

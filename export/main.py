@@ -8,6 +8,12 @@ exported when the run kept one (`--nouse_ema` for the raw generator). Without
 `--version` the next free version number is used; an existing version is kept
 unless `--overwrite`. A request may hold at most `--max_batch_size` images (default
 256); the limit is checked inside the SavedModel's graph.
+
+    sagan-export --model_dir=runs/digits --export_base=exports/onnx --format=onnx
+
+writes exports/onnx/N/generator.onnx (`--format=tflite`: generator.tflite, for
+LiteRT) and sagan_tf.json: the inference graph of `serving_default`, z and labels ->
+images, without the seed-based `generate` signature (see `export.converters`).
 """
 
 import sys
@@ -15,7 +21,7 @@ import sys
 import tensorflow as tf
 from absl import flags, logging
 
-from export import exporter, module
+from export import converters, exporter, module
 from sagan_tf import settings, storage
 
 FLAGS = flags.FLAGS
@@ -44,7 +50,14 @@ flags.DEFINE_integer("standing_stats", 0,
                      "use the average batch statistics of N training-mode passes of the "
                      "run's --batch_size on fresh noise instead of their moving averages. "
                      "The checkpoint is not changed. 0: the moving ones.")
+flags.DEFINE_enum("format", converters.DEFAULT_FORMAT, list(converters.FORMATS),
+                  "What to write: a SavedModel for TF Serving, or the generator's "
+                  "inference graph (z, labels -> images) as ONNX or LiteRT (TFLite).")
 flags.mark_flags_as_required(["model_dir", "export_base"])
+
+#: Flags that only the SavedModel (TF Serving) format uses.
+_SAVED_MODEL_FLAGS = ("model_name", "serving_base_path", "warmup_batch_sizes",
+                      "max_batch_size")
 
 
 def main(argv):
@@ -59,16 +72,22 @@ def main(argv):
     if FLAGS.standing_stats < 0:
         sys.exit("sagan-export: error: `--standing_stats` takes N >= 0 passes. "
                  f"Received: --standing_stats={FLAGS.standing_stats}")
+    serving = {"model_name": FLAGS.model_name, "serving_base_path": FLAGS.serving_base_path,
+               "warmup_batch_sizes": warmup_sizes, "max_batch_size": FLAGS.max_batch_size}
+    if FLAGS.format != converters.SAVED_MODEL:
+        given = [f"--{name}" for name in _SAVED_MODEL_FLAGS if FLAGS[name].present]
+        if given:
+            sys.exit(f"sagan-export: error: {', '.join(given)}: for "
+                     f"--format={converters.SAVED_MODEL} (TF Serving) only. Received: "
+                     f"--format={FLAGS.format}")
+        serving = {}
     try:
         exporter.check_batch_sizes(warmup_sizes, FLAGS.max_batch_size)  # before any write
         storage.check_writable_directory(FLAGS.export_base, "--export_base")
         path = exporter.export_model_dir(
             FLAGS.model_dir, FLAGS.export_base, FLAGS.version, use_ema=FLAGS.use_ema,
             checkpoint=FLAGS.checkpoint, overwrite=FLAGS.overwrite,
-            standing_stats=FLAGS.standing_stats,
-            model_name=FLAGS.model_name, serving_base_path=FLAGS.serving_base_path,
-            warmup_batch_sizes=warmup_sizes,
-            max_batch_size=FLAGS.max_batch_size)
+            standing_stats=FLAGS.standing_stats, export_format=FLAGS.format, **serving)
     except (ValueError, OSError, tf.errors.OpError) as e:
         # A bad flag value, a taken version, a model_dir without a run, a damaged
         # checkpoint, a full disk: the message says what to change, in one line.

@@ -125,7 +125,7 @@ class GeneratorModule(tf.Module):
         ])
         def serving_default(z, labels):
             """(z, labels) -> {images: uint8, images_float: float32 in [-1, 1]}."""
-            return _images(generator, *self._checked(z, labels))
+            return images_outputs(generator, *self._checked(z, labels))
 
         @tf.function(input_signature=[
             tf.TensorSpec([None], tf.int32, name="labels"),
@@ -137,12 +137,12 @@ class GeneratorModule(tf.Module):
             labels = self._checked_labels(labels)
             z = noise.latents(seed, tf.shape(labels)[0], self._latent_dim, truncation,
                               stream=noise.SERVING)
-            return _images(generator, z, labels)
+            return images_outputs(generator, z, labels)
 
         @tf.function(input_signature=[tf.TensorSpec([None, None], tf.float32, name="z")])
         def serving_default_unconditional(z):
             """z -> {images: uint8, images_float: float32 in [-1, 1]}."""
-            return _images(generator, self._checked_z(z), None)
+            return images_outputs(generator, self._checked_z(z), None)
 
         one = tf.constant(1, tf.int32)
 
@@ -155,7 +155,7 @@ class GeneratorModule(tf.Module):
             """(seed[, truncation][, num_images]) -> the outputs of serving_default."""
             n = self._checked_batch(num_images, "`num_images`", "images")
             z = noise.latents(seed, n, self._latent_dim, truncation, stream=noise.SERVING)
-            return _images(generator, z, None)
+            return images_outputs(generator, z, None)
 
         if not self.conditional:
             serving_default, generate = serving_default_unconditional, generate_unconditional
@@ -237,7 +237,9 @@ def declare_z_width(saved_model_dir, latent_dim):
     storage.write_atomically(path, saved.SerializeToString())
 
 
-def _images(generator, z, labels):
+def images_outputs(generator, z, labels):
+    """{images: uint8, images_float: float32 in [-1, 1]} of the generator for (z, labels)
+    (labels None: unconditional); the outputs of every signature and export format."""
     inputs = z if labels is None else [z, labels]
     images_float = tf.cast(generator(inputs, training=False), tf.float32)
     images = tf.cast(tf.clip_by_value(tf.round((images_float + 1.0) * 127.5), 0.0, 255.0),

@@ -10,18 +10,23 @@
     # truncation: z_i drawn from N(0, 1) truncated to [-0.5, 0.5]
     sagan-sample --saved_model=serving/sagan --truncation=0.5 --output=trunc.png
 
+    # a folder of 50,000 PNGs for clean-fid or torch-fidelity (class_<k>/ sub-folders
+    # for a conditional model); run it again to resume
+    sagan-sample --model_dir=runs/digits --num_images=50000 --output_dir=samples/
+
 z comes from `sagan_tf.noise.latents`, the formula of the export's `generate`
 signature, so `--seed` gives the images `generate` returns for that seed. An
 unconditional model (no classes) gets a plain grid of --rows x --per_class images,
 image i from row i of the seed's z, and an interpolation sheet of one row.
 """
 
+import os
 import sys
 
 import tensorflow as tf
 from absl import flags, logging
 
-from export import sampling
+from export import sample_folder, sampling
 from sagan_tf import settings, storage
 
 FLAGS = flags.FLAGS
@@ -30,11 +35,17 @@ flags.DEFINE_string("model_dir", None, "The --model_dir of a sagan-train run.")
 flags.DEFINE_string("saved_model", None,
                     "An export of sagan-export: a version directory, or the export_base "
                     "(its highest version).")
-flags.DEFINE_string("output", None, "Path of the PNG to write.")
+flags.DEFINE_string("output", None, "Path of the PNG sheet to write.")
+flags.DEFINE_string("output_dir", None,
+                    "Instead of a sheet: a folder of --num_images PNGs, one image each "
+                    "(class_<k>/ sub-folders for a conditional model, names "
+                    "seed<S>_<index>.png). Images already there are kept: run again to "
+                    "resume.")
+flags.DEFINE_integer("num_images", None, "--output_dir: the number of images.")
 flags.DEFINE_integer("per_class", 8, "Class grid: samples per class (columns).")
 flags.DEFINE_integer("rows", 8, "Unconditional models: rows of the plain grid (of "
                      "--per_class columns).")
-flags.DEFINE_integer("seed", 0, "Class grid: the noise seed.")
+flags.DEFINE_integer("seed", 0, "The noise seed.")
 flags.DEFINE_list("interpolate", None,
                   "Two seeds START,END: rows of --steps images interpolating linearly "
                   "from z(START) to z(END) instead of the class grid.")
@@ -49,7 +60,6 @@ flags.DEFINE_integer("standing_stats", 0,
                      "batch norms use the average batch statistics of N training-mode "
                      "passes of the run's --batch_size on fresh noise instead of their "
                      "moving averages. The checkpoint is not changed. 0: the moving ones.")
-flags.mark_flag_as_required("output")
 
 
 def main(argv):
@@ -63,6 +73,14 @@ def main(argv):
                              "export keeps the statistics it was exported with: "
                              "sagan-export --standing_stats=N). Received: "
                              f"--standing_stats={FLAGS.standing_stats}")
+        if (FLAGS.output is None) == (FLAGS.output_dir is None):
+            raise ValueError("Pass exactly one of --output (a sheet) and --output_dir (a "
+                             "folder of --num_images PNGs).")
+        if FLAGS.output_dir is not None:
+            _folder()
+            return
+        if FLAGS.num_images is not None:
+            raise ValueError("--num_images goes with --output_dir.")
         storage.check_writable_file(FLAGS.output, "--output")
         print(sampling.save_sheet(_sheet(), FLAGS.output))
     except (ValueError, OSError, tf.errors.OpError) as e:
@@ -72,8 +90,33 @@ def main(argv):
         sys.exit(f"sagan-sample: error: {e}")
 
 
-def _sheet():
-    """The sheet the flags ask for."""
+def _folder():
+    """The folder of PNGs the flags ask for."""
+    if FLAGS.num_images is None or FLAGS.num_images < 1:
+        raise ValueError("--output_dir takes --num_images=N, N >= 1. "
+                         f"Received: --num_images={FLAGS.num_images}")
+    sheet_only = [f"--{n}" for n in ("interpolate", "label", "per_class", "rows", "steps")
+                  if FLAGS[n].present]
+    if sheet_only:
+        raise ValueError(f"{', '.join(sheet_only)}: for sheets (--output) only, not for "
+                         "--output_dir.")
+    storage.check_writable_directory(FLAGS.output_dir, "--output_dir")
+    def absolute(path):  # the manifest's source must match from any working directory
+        return path if storage.is_remote(path) else os.path.abspath(path)
+
+    if FLAGS.model_dir:
+        source = {"model_dir": absolute(FLAGS.model_dir), "use_ema": FLAGS.use_ema,
+                  "standing_stats": FLAGS.standing_stats}
+    else:
+        source = {"saved_model": absolute(FLAGS.saved_model)}
+    written, kept = sample_folder.write_sample_folder(
+        _sampler(), FLAGS.output_dir, FLAGS.num_images, FLAGS.seed, FLAGS.truncation,
+        source=source)
+    logging.info("Wrote %d images, kept %d", written, kept)
+    print(FLAGS.output_dir)
+
+
+def _sampler():
     if FLAGS.model_dir:
         sampler = sampling.Sampler.from_model_dir(FLAGS.model_dir, use_ema=FLAGS.use_ema,
                                                   batch_size=FLAGS.batch_size,
@@ -81,6 +124,12 @@ def _sheet():
     else:
         sampler = sampling.Sampler.from_saved_model(FLAGS.saved_model,
                                                     batch_size=FLAGS.batch_size)
+    return sampler
+
+
+def _sheet():
+    """The sheet the flags ask for."""
+    sampler = _sampler()
     labels = None if FLAGS.label is None else [FLAGS.label]
     if FLAGS.interpolate:
         if len(FLAGS.interpolate) != 2:
