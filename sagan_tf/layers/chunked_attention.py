@@ -12,7 +12,7 @@ never holds more than one [batch, query_chunk, key_chunk] block of the map:
   dQ += dS K, dK += dS^T Q (FlashAttention-2's backward, Dao 2023). Nothing of
   size N x N is kept between the passes.
 
-Both loops are `keras.ops.fori_loop`s over chunks stacked on a leading axis (a
+Both loops run one iteration at a time (`_loop`) over chunks stacked on a leading axis (a
 graph of one block's ops, whatever N); sizes that are not a multiple of the chunk
 are padded (padded queries are dropped, padded keys get a -1e30 logit, so exp gives
 them exactly 0). Products run in the inputs' dtype, the
@@ -44,6 +44,14 @@ def _merge(t, n):
     count, _, size, c = t.shape
     t = ops.transpose(t, (1, 0, 2, 3))
     return ops.reshape(t, (ops.shape(t)[0], count * size, c))[:, :n]
+
+
+def _loop(count, body, init):
+    """`body(i, carry)` for i = 0 .. count - 1, one iteration at a time (`ops.scan`
+    runs its while loop with parallel_iterations=1; `ops.fori_loop`'s default of 10
+    would let later iterations' blocks, which depend only on i, be computed ahead and
+    held: 6 GiB at 128x128 without pooling)."""
+    return ops.scan(lambda carry, i: (body(i, carry), None), init, ops.arange(count))[0]
 
 
 def _put(stack, i, value):
@@ -97,11 +105,11 @@ def chunked_attention(q, k, v, query_chunk=1024, key_chunk=1024):
 
             init = (ops.full((batch, qc), _MASKED, "float32"),
                     ops.zeros((batch, qc), "float32"), ops.zeros((batch, qc, e), "float32"))
-            m_i, l_i, acc = ops.fori_loop(0, nk, key_step, init)
+            m_i, l_i, acc = _loop(nk, key_step, init)
             return (_put(out, i, ops.cast(acc / l_i[..., None], v.dtype)),
                     _put(lse, i, m_i + ops.log(l_i)))
 
-        out, lse = ops.fori_loop(0, nq, query_chunk_out,
+        out, lse = _loop(nq, query_chunk_out,
                                  (ops.zeros((nq, batch, qc, e), v.dtype),
                                   ops.zeros((nq, batch, qc), "float32")))
         o = _merge(out, n)
@@ -132,13 +140,13 @@ def chunked_attention(q, k, v, query_chunk=1024, key_chunk=1024):
 
                 init = (dq, ops.zeros((batch, kc, d), "float32"),
                         ops.zeros((batch, kc, e), "float32"))
-                dq, dk_j, dv_j = ops.fori_loop(0, nq, query_step, init)
+                dq, dk_j, dv_j = _loop(nq, query_step, init)
                 return dq, _put(dk, j, dk_j), _put(dv, j, dv_j)
 
             init = (ops.zeros((nq, batch, qc, d), "float32"),
                     ops.zeros((nk, batch, kc, d), "float32"),
                     ops.zeros((nk, batch, kc, e), "float32"))
-            dq, dk, dv = ops.fori_loop(0, nk, key_chunk_grads, init)
+            dq, dk, dv = _loop(nk, key_chunk_grads, init)
             return (ops.cast(_merge(dq, n), q.dtype), ops.cast(_merge(dk, m), k.dtype),
                     ops.cast(_merge(dv, m), v.dtype))
 
