@@ -88,6 +88,8 @@ PRESETS = {
 
 # Settings every network accepts as overrides, with their defaults.
 COMMON_DEFAULTS = {
+    # Channels of the images G draws and D reads: 3 (RGB), 1 (grayscale), N (multispectral).
+    "image_channels": 3,
     "pool_keys": True,
     "power_iterations": 1,
     # SelfAttention's memory-efficient path (taken where the attention map exceeds one
@@ -123,6 +125,8 @@ NETWORK_SETTING_HELP = {
     "downsample": "whether each block halves the resolution (comma-separated true/false)",
     "attention_resolutions": "feature-map resolutions with self-attention "
                              "(comma-separated; empty: none, the SNGAN baseline)",
+    "image_channels": "channels of the images G draws and D reads (3: RGB, 1: grayscale, "
+                      "N: multispectral)",
     "pool_keys": "2x2 max-pool the attention keys and values (the authors' code)",
     "power_iterations": "spectral-norm power iterations per training step",
     "attention_query_chunk_size": "attention queries per block of the memory-efficient "
