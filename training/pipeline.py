@@ -45,9 +45,12 @@ def load(config):
             f"{list(info.class_names)[:10]}, but the run in {config.model_dir!r} was trained "
             f"on {config.num_classes} classes {list(config.class_names)[:10]}: the model "
             "cannot continue on other classes. Use the run's data or another --model_dir.")
-    logging.info("Data %r: %d examples in %s, %dx%d pixels.", config.dataset,
+    logging.info("Data %r: %d examples in %s, %dx%d pixels (images of other sizes or "
+                 "shapes: the shorter side resized to %d, bilinear and antialiased, then "
+                 "center-cropped to a square).", config.dataset,
                  info.num_examples, "no classes (unconditional)" if info.unconditional
-                 else f"{info.num_classes} classes", config.resolution, config.resolution)
+                 else f"{info.num_classes} classes", config.resolution, config.resolution,
+                 config.resolution)
     return dataset, config.replace(num_classes=info.num_classes,
                                    class_names=tuple(info.class_names),
                                    unconditional=info.unconditional)
