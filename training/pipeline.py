@@ -30,7 +30,8 @@ def load(config):
         config.dataset, resolution=config.resolution,
         global_batch_size=config.examples_per_step, data_dir=config.data_dir,
         seed=config.seed, random_flip=config.random_flip,
-        train_fraction=config.train_fraction, unconditional=config.unconditional)
+        train_fraction=config.train_fraction, unconditional=config.unconditional,
+        image_channels=config.image_channels)
     if info.unconditional and config.num_classes is not None:
         raise ValueError(
             f"The data ({config.dataset!r}) has no classes, but the run in "
