@@ -1,7 +1,9 @@
 import json
+import re
 
 import pytest
 
+from sagan_tf.presets import PRESETS
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import RESUMABLE, TrainConfig, build_model, resume_config
 
@@ -84,7 +86,10 @@ def test_only_run_independent_settings_are_resumable():
 
 
 @pytest.mark.parametrize("changes,match", [
-    (dict(preset="sagan48"), r"Unknown preset.*sagan48.*\['sagan128', 'sagan32', 'sagan64'\]"),
+    (dict(preset="sagan48"), r"Unknown preset.*sagan48.*" + re.escape(str(sorted(PRESETS)))),
+    (dict(generator_overrides=dict(image_channels=1)),
+     r"`g_image_channels` and `d_image_channels` must be equal.*g_image_channels=1, "
+     r"d_image_channels=3"),
     (dict(generator_overrides=dict(chanels=[8])), r"Unknown generator setting.*chanels"),
     (dict(batch_size=0), "batch_size"),
     (dict(strategy="tpu"), "strategy"),
