@@ -63,7 +63,7 @@ class GeneratorModule(tf.Module):
 
     Args:
         generator: a built Keras model `[z float32 [N, latent_dim], labels int32 [N]]
-            -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`), or
+            -> float32 [N, H, W, C]` in [-1, 1] (`sagan_tf.build_generator`), or
             `z -> images` (unconditional).
         num_classes: number of classes the generator is conditioned on; None for an
             unconditional generator.
