@@ -6,9 +6,10 @@
 Each configuration runs in a fresh process (forward + backward, training mode, batch 8,
 the sagan256 generator's channel count at that resolution) and reports the median time
 of --runs calls after the first, the process's peak resident memory (ru_maxrss) and
-its rise above the level before the first call, for keys pooled 2x2 (authors' code) and not (paper), each by
-the plain N x N map (`memory_efficient=False`) and by the memory-efficient path
-(`memory_efficient=True`, blocks of --chunk queries x --chunk keys). The plain path is
+its rise above the level before the first call, for keys pooled 2x2 (authors' code)
+and not (paper), each by the plain N x N map (`memory_efficient=False`) and by the
+memory-efficient path (`memory_efficient=True`, blocks of --chunk queries x --chunk
+keys). The plain path is
 skipped where its map alone would exceed --max_map_gib. Times on a shared CPU are not
 comparable; peak memory is.
 """
