@@ -164,7 +164,8 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         repeat=repeat, image_channels=image_channels)
     info = DatasetInfo(num_classes=None if n_classes is None else int(n_classes),
                        num_examples=int(num_examples), class_names=tuple(class_names),
-                       image_shape=(resolution, resolution, image_channels), num_skipped=int(num_skipped))
+                       image_shape=(resolution, resolution, image_channels),
+                       num_skipped=int(num_skipped))
     return dataset, info
 
 
