@@ -255,3 +255,20 @@ def test_empty_batch_gives_an_empty_output(memory_efficient):
                      input_signature=[tf.TensorSpec((None, 4, 4, 16))])
     assert tuple(fn(tf.zeros((0, 4, 4, 16))).shape) == (0, 4, 4, 16)
     assert tuple(fn(tf.ones((3, 4, 4, 16))).shape) == (3, 4, 4, 16)
+
+
+def test_memory_efficient_path_survives_a_savedmodel(tmp_path):
+    """The custom gradient and its loops are saved and served (as sagan-export does
+    with a generator whose attention takes this path)."""
+    shape = (2, 6, 6, 16)
+    layer = _layer(shape, gamma=0.5, pool_keys=False, memory_efficient=True,
+                   query_chunk_size=5, key_chunk_size=7)
+    module = tf.Module()
+    module.layer = layer
+    module.call = tf.function(lambda t: layer(t, training=False),
+                              input_signature=[tf.TensorSpec((None, 6, 6, 16))])
+    tf.saved_model.save(module, str(tmp_path / "sm"))
+    x = _x(shape, seed=4)
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))
+    np.testing.assert_allclose(loaded.call(tf.constant(x)).numpy(),
+                               self_attention_layer(layer, x)[0], rtol=1e-4, atol=1e-5)
