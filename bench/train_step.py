@@ -3,7 +3,7 @@
     python bench/train_step.py [--preset=sagan32] [--batch_size=64] [--iters=10]
         [--warmup=3] [--policies=float32,mixed_bfloat16] [--device=cpu] [--jit_compile]
 
-Measures a preset (sagan32, sagan64 or sagan128) with 10 classes for each precision
+Measures a preset (any of `sagan_tf.presets.PRESETS`) with 10 classes for each precision
 policy, and the matrix-multiply peak of each precision on the same device in the same
 run (best of 3; n = 4096 on a CPU, 8192 on a GPU), so that the fraction of peak
 compares across resolutions and machines. `--device=gpu` measures the first GPU
@@ -13,7 +13,8 @@ TensorFlow's oneDNN kernels are on; the CPU's model and relevant features), and 
 bf16 warning of `sagan_tf.cpu` before a bf16 policy on a CPU without native bf16. The
 last line printed is JSON: one entry per policy with the same keys whatever the preset
 and device (`s_per_image` is s_per_iter / batch_size; `onednn` and `cpu_features`
-repeat the first line).
+repeat the first line; `peak_memory_mib` is the GPU allocator's peak for that policy,
+or on a CPU the process's peak resident memory so far, TensorFlow itself included).
 
 GFLOP/s count the FLOPs the package executes (`bench/flops.py`): for sagan32 at batch
 64, 759 GFLOP per iteration with G's sub-pixel and D's strided convolutions (the
@@ -27,6 +28,7 @@ peak by 53%.
 import argparse
 import json
 import os
+import resource
 import sys
 import time
 
@@ -107,6 +109,14 @@ def time_training(policy, batch_size, iters, warmup, preset="sagan32", jit_compi
     return float(np.median(times)), flops, paper_flops
 
 
+def peak_memory_mib(device):
+    """The peak memory so far: the GPU allocator's peak on a GPU (reset per policy), the
+    process's peak resident memory (ru_maxrss, TensorFlow included) on a CPU."""
+    if device.startswith("/GPU"):
+        return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2 ** 20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def select_device(device):
     """The device to measure on, as (TF device string, description), or None when
     `device` is "gpu" and TensorFlow sees no GPU. "cpu" hides the GPUs."""
@@ -156,8 +166,11 @@ def main():
             warning = cpu.bf16_warning(policy, on_cpu=device == "/CPU:0")
             if warning:
                 print(f"Warning: {warning}", flush=True)
+            if device.startswith("/GPU"):
+                tf.config.experimental.reset_memory_stats("GPU:0")
             s, flops, paper_flops = time_training(policy, args.batch_size, args.iters,
                                                   args.warmup, args.preset, args.jit_compile)
+            memory = peak_memory_mib(device)
             peak = matmul_peak_gflops(dtype, n=8192 if device.startswith("/GPU") else 4096)
             gflops = flops / s / 1e9
             results[policy] = {"preset": args.preset,
@@ -167,13 +180,15 @@ def main():
                                "s_per_iter": round(s, 4),
                                "s_per_image": round(s / args.batch_size, 5),
                                "img_per_s": round(args.batch_size / s, 2),
+                               "peak_memory_mib": round(memory),
                                "gflops": round(gflops, 1), "peak_gflops": round(peak, 1),
                                "fraction_of_peak": round(gflops / peak, 3),
                                "gflop_per_iter": round(flops / 1e9, 1), "onednn": onednn,
                                "cpu_features": [f for f in cpu.FEATURES if f in info.flags],
                                "paper_order_gflop_per_iter": round(paper_flops / 1e9, 1)}
             print(f"{args.preset} {policy:>15} on {description}: {s:.3f} s/iter, "
-                  f"{args.batch_size / s:.1f} img/s, {gflops:.0f} GFLOP/s of {peak:.0f} "
+                  f"{args.batch_size / s:.1f} img/s, peak memory {memory:.0f} MiB, "
+                  f"{gflops:.0f} GFLOP/s of {peak:.0f} "
                   f"peak ({gflops / peak:.3f}); {flops / 1e9:.1f} GFLOP per iteration "
                   f"executed ({paper_flops / 1e9:.1f} in the authors' shortcut order)",
                   flush=True)

@@ -1,7 +1,8 @@
 """The `tf.Module` that holds the generator and defines the SavedModel's signatures.
 
-Two signatures, both returning `images` (uint8 [N, H, W, 3]) and `images_float`
-(float32 in [-1, 1], the generator's tanh output):
+Two signatures, both returning `images` (uint8 [N, H, W, C]; C = 3 unless the model
+draws another `image_channels`) and `images_float` (float32 in [-1, 1], the
+generator's tanh output):
 
 - `serving_default(z, labels)`: z float32 [N, latent_dim], labels int32 [N].
 - `generate(labels, seed, truncation)`: labels int32 [N], seed int64 scalar,
@@ -62,7 +63,7 @@ class GeneratorModule(tf.Module):
 
     Args:
         generator: a built Keras model `[z float32 [N, latent_dim], labels int32 [N]]
-            -> float32 [N, H, W, 3]` in [-1, 1] (`sagan_tf.build_generator`), or
+            -> float32 [N, H, W, C]` in [-1, 1] (`sagan_tf.build_generator`), or
             `z -> images` (unconditional).
         num_classes: number of classes the generator is conditioned on; None for an
             unconditional generator.
@@ -91,10 +92,10 @@ class GeneratorModule(tf.Module):
                 f"Received: {len(class_names)} names")
         z_shape = generator.inputs[0].shape
         image_shape = generator.outputs[0].shape
-        if len(z_shape) != 2 or len(image_shape) != 4 or image_shape[-1] != 3:
+        if len(z_shape) != 2 or len(image_shape) != 4 or image_shape[-1] is None:
             raise ValueError(
                 "`generator` must map z [N, latent_dim] (and labels [N]) to images "
-                f"[N, H, W, 3]. Received: z shape {tuple(z_shape)}, output shape "
+                f"[N, H, W, C]. Received: z shape {tuple(z_shape)}, output shape "
                 f"{tuple(image_shape)}")
         self._latent_dim = int(z_shape[-1])
         self._num_classes = num_classes

@@ -12,6 +12,12 @@ and `build_discriminator` accept overrides of any key of their network's dict.
   downsampling]), attention at the 32x32 feature maps of both networks (the paper's
   "feat32"; use attention_resolutions=[64] for "feat64" at 128 pixels).
 
+- `sagan256`: BigGAN's 256-pixel layout (Brock et al. 2019, table 9(c)) at the paper's
+  ch = 64: G blocks 16ch, 8ch, 8ch, 4ch, 2ch, ch from 4x4 to 256x256; D optimized ch,
+  then 2ch, 4ch, 8ch, 8ch, 16ch, 16ch without downsampling; attention at the 64x64
+  feature maps of both, as BigGAN places it (64x64 pooled keys: a 4096 x 1024 map per
+  image, which SelfAttention computes by its memory-efficient path).
+
 `attention_resolutions` is a list: empty gives the SNGAN-projection baseline without
 attention, several entries put attention at several places (after the first block whose
 output has that resolution).
@@ -64,13 +70,30 @@ PRESETS = {
             "attention_resolutions": [32],
         },
     },
+    "sagan256": {
+        "resolution": 256,
+        "generator": {
+            "latent_dim": 128,
+            "initial_size": 4,
+            "channels": [16 * _CH, 8 * _CH, 8 * _CH, 4 * _CH, 2 * _CH, _CH],
+            "attention_resolutions": [64],
+        },
+        "discriminator": {
+            "channels": [_CH, 2 * _CH, 4 * _CH, 8 * _CH, 8 * _CH, 16 * _CH, 16 * _CH],
+            "downsample": [True] * 6 + [False],
+            "attention_resolutions": [64],
+        },
+    },
 }
 
 # Settings every network accepts as overrides, with their defaults.
 COMMON_DEFAULTS = {
+    # Channels of the images G draws and D reads: 3 (RGB), 1 (grayscale), N (multispectral).
+    "image_channels": 3,
     "pool_keys": True,
     "power_iterations": 1,
-    # SelfAttention's memory-efficient path: queries per chunk (None: all at once).
+    # SelfAttention's memory-efficient path (taken where the attention map exceeds one
+    # block): queries per block (None: the layer's 1024).
     "attention_query_chunk_size": None,
 }
 GENERATOR_DEFAULTS = {
@@ -105,10 +128,12 @@ NETWORK_SETTING_HELP = {
     "downsample": "whether each block halves the resolution (comma-separated true/false)",
     "attention_resolutions": "feature-map resolutions with self-attention "
                              "(comma-separated; empty: none, the SNGAN baseline)",
+    "image_channels": "channels of the images G draws and D reads (3: RGB, 1: grayscale, "
+                      "N: multispectral)",
     "pool_keys": "2x2 max-pool the attention keys and values (the authors' code)",
     "power_iterations": "spectral-norm power iterations per training step",
-    "attention_query_chunk_size": "attention queries per chunk, to bound memory "
-                                  "(unset: all at once)",
+    "attention_query_chunk_size": "attention queries per block of the memory-efficient "
+                                  "path (unset: 1024)",
     "bn_momentum": "batch-norm moving-average momentum",
     "bn_epsilon": "batch-norm epsilon",
     "synchronized_bn": "batch-norm statistics over the global batch of all replicas",

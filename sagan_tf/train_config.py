@@ -145,6 +145,12 @@ class TrainConfig:
                              f"Available: {sorted(presets.PRESETS)}")
         for field, network in NETWORKS.items():
             presets.network_settings(self.preset, network, getattr(self, field))  # key check
+        channels = [presets.network_settings(self.preset, network, getattr(self, field))[
+            "image_channels"] for field, network in NETWORKS.items()]
+        if channels[0] != channels[1]:
+            raise ValueError("G must draw the channels D reads: `g_image_channels` and "
+                             "`d_image_channels` must be equal. Received: "
+                             f"g_image_channels={channels[0]}, d_image_channels={channels[1]}")
         diff_augment.parse_policy(self.diffaugment)  # names check
         if not 0.0 < self.train_fraction <= 1.0:
             raise ValueError("`train_fraction` must be in (0, 1]. "
@@ -165,6 +171,12 @@ class TrainConfig:
     @property
     def resolution(self):
         return presets.get_preset(self.preset)["resolution"]
+
+    @property
+    def image_channels(self):
+        """Channels of the images (G's `image_channels`; D's is checked to equal it)."""
+        return presets.network_settings(self.preset, "generator",
+                                        self.generator_overrides)["image_channels"]
 
     @property
     def conditional(self):

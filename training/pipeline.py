@@ -30,7 +30,8 @@ def load(config):
         config.dataset, resolution=config.resolution,
         global_batch_size=config.examples_per_step, data_dir=config.data_dir,
         seed=config.seed, random_flip=config.random_flip,
-        train_fraction=config.train_fraction, unconditional=config.unconditional)
+        train_fraction=config.train_fraction, unconditional=config.unconditional,
+        image_channels=config.image_channels)
     if info.unconditional and config.num_classes is not None:
         raise ValueError(
             f"The data ({config.dataset!r}) has no classes, but the run in "
@@ -45,9 +46,12 @@ def load(config):
             f"{list(info.class_names)[:10]}, but the run in {config.model_dir!r} was trained "
             f"on {config.num_classes} classes {list(config.class_names)[:10]}: the model "
             "cannot continue on other classes. Use the run's data or another --model_dir.")
-    logging.info("Data %r: %d examples in %s, %dx%d pixels.", config.dataset,
+    logging.info("Data %r: %d examples in %s, %dx%d pixels (images of other sizes or "
+                 "shapes: the shorter side resized to %d, bilinear and antialiased, then "
+                 "center-cropped to a square).", config.dataset,
                  info.num_examples, "no classes (unconditional)" if info.unconditional
-                 else f"{info.num_classes} classes", config.resolution, config.resolution)
+                 else f"{info.num_classes} classes", config.resolution, config.resolution,
+                 config.resolution)
     return dataset, config.replace(num_classes=info.num_classes,
                                    class_names=tuple(info.class_names),
                                    unconditional=info.unconditional)

@@ -11,19 +11,21 @@ import tensorflow as tf
 from sagan_tf.data import pipeline
 
 
-def check_arrays(images, labels, value_range, num_classes):
+def check_arrays(images, labels, value_range, num_classes, image_channels=3):
     """Validates images and labels. Returns `(images [N, H, W, C], int32 labels,
     value_range, num_classes)`, float images as float32, `num_classes` defaulting to the
-    largest label + 1. Without labels (None): labels of 0 and num_classes None."""
+    largest label + 1. Without labels (None): labels of 0 and num_classes None. C must be
+    1, 3 or 4 (RGBA), or `image_channels` (multispectral bands kept as they are)."""
     if images.ndim not in (3, 4):
         raise ValueError("Images must have shape [N, H, W] or [N, H, W, C]. Received an "
                          f"array of rank {images.ndim} with shape {images.shape}.")
     if images.ndim == 3:
         images = images[..., None]
     n, h, w, c = images.shape
-    if c not in (1, 3, 4):
-        raise ValueError("Images must have 1 (gray), 3 (RGB) or 4 (RGBA) channels. "
-                         f"Received shape {images.shape}.")
+    if c not in (1, 3, 4, image_channels):
+        raise ValueError("Images must have 1 (gray), 3 (RGB) or 4 (RGBA) channels, or "
+                         f"image_channels={image_channels}. Received shape {images.shape}; "
+                         f"pass image_channels={c} for {c}-band images.")
     if n == 0 or h == 0 or w == 0:
         raise ValueError(f"Images must not be empty. Received shape {images.shape}.")
     images, value_range = _check_values(images, value_range)
@@ -36,15 +38,18 @@ def check_arrays(images, labels, value_range, num_classes):
     return images, labels, value_range, num_classes
 
 
-def array_source(images, labels, value_range):
-    """Index-based source over in-memory arrays (the shuffle buffer holds indices only)."""
+def array_source(images, labels, value_range, image_channels=3):
+    """Index-based source over in-memory arrays (the shuffle buffer holds indices only);
+    images as RGB (`image_channels=3`), else with their own channels (the pipeline
+    converts them, `pipeline.to_channels`)."""
     if images.ndim == 3:
         images = images[..., None]
     images_t = tf.constant(images)
     labels_t = tf.constant(labels.astype(np.int32))
 
     def to_example(i):
-        image = pipeline.to_rgb(tf.gather(images_t, i))
+        image = tf.gather(images_t, i)
+        image = pipeline.to_rgb(image) if image_channels == 3 else image
         return pipeline.to_unit_range(image, value_range), tf.gather(labels_t, i)
 
     return pipeline.index_source(int(images.shape[0]), to_example)

@@ -20,7 +20,7 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
                  random_flip=False, drop_remainder=True, repeat=True, on_corrupt="skip",
                  num_classes=None, value_range=None, image_key=None, label_key=None,
                  unconditional=False,
-                 validate_images=True, train_fraction=1.0):
+                 validate_images=True, train_fraction=1.0, image_channels=3):
     """Builds a batched, shuffled, prefetched dataset of `(images, labels)`.
 
     The pipeline is: shuffle -> repeat -> read/decode, resize, scale to [-1, 1] (parallel) ->
@@ -75,13 +75,17 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
             2.5 minutes for 300,000 375x300 JPEGs on 2 CPU cores). If False, that pass is
             skipped and a corrupt file stops the pipeline with TensorFlow's decoding error
             when it is reached.
+        image_channels: channels of the images the dataset yields: 3 (RGB, the
+            default: grey repeated, alpha dropped), 1 (grey: the BT.601 luma of colour
+            images), or another count for arrays of that many bands (kept as they are).
         train_fraction: Digits only, `split="train"`: keep this fraction of each class
             of the training split (a fixed subset, `digits.digits_train_subset`); 1 (the
             default) keeps all. Other sources refuse any other value.
 
     Returns:
         A pair `(dataset, info)`: a `tf.data.Dataset` of `(images, labels)` batches (float32
-        `[batch, resolution, resolution, 3]` in [-1, 1], int32 `[batch]`), and a `DatasetInfo`.
+        `[batch, resolution, resolution, image_channels]` in [-1, 1], int32 `[batch]`), and a
+        `DatasetInfo`.
 
     Raises:
         ValueError: For invalid arguments, a missing or empty folder, a corrupt file with
@@ -90,6 +94,7 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         TypeError: For a `source` of an unsupported type.
     """
     resolution = checks.positive_int(resolution, "resolution")
+    image_channels = checks.positive_int(image_channels, "image_channels")
     global_batch_size = checks.positive_int(global_batch_size, "global_batch_size")
     shuffle_buffer = checks.positive_int(shuffle_buffer, "shuffle_buffer")
     checks.check_on_corrupt(on_corrupt)
@@ -116,7 +121,7 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         shuffle_buffer=shuffle_buffer, seed=seed, on_corrupt=on_corrupt,
         num_classes=num_classes, value_range=value_range, image_key=image_key,
         label_key=label_key, unconditional=unconditional, validate_images=validate_images,
-        train_fraction=train_fraction)
+        train_fraction=train_fraction, image_channels=image_channels)
     source_ds, n_classes, class_names, num_skipped = found.read(source, args)
 
     if unconditional or n_classes is None:
@@ -129,10 +134,11 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
     dataset = pipeline.build_pipeline(
         source_ds, resolution=resolution, global_batch_size=global_batch_size,
         shuffle=shuffle, seed=seed, random_flip=random_flip, drop_remainder=drop_remainder,
-        repeat=repeat)
+        repeat=repeat, image_channels=image_channels)
     info = DatasetInfo(num_classes=None if n_classes is None else int(n_classes),
                        num_examples=int(num_examples), class_names=tuple(class_names),
-                       image_shape=(resolution, resolution, 3), num_skipped=int(num_skipped))
+                       image_shape=(resolution, resolution, image_channels),
+                       num_skipped=int(num_skipped))
     return dataset, info
 
 

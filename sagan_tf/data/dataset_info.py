@@ -13,7 +13,7 @@ class DatasetInfo:
         num_examples: Examples in one epoch (after skipping corrupt files). With
             `drop_remainder=True` and `repeat=False` the last partial batch is not yielded.
         class_names: Name of each class, indexed by label (empty when unconditional).
-        image_shape: Shape of one image, `(resolution, resolution, 3)`.
+        image_shape: Shape of one image, `(resolution, resolution, image_channels)`.
         num_skipped: Number of image files skipped as corrupt or unreadable (folders only).
     """
 

@@ -80,15 +80,16 @@ _RESUMABLE = weakref.WeakKeyDictionary()
 
 
 def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
-                   drop_remainder, repeat, start_batch=0):
-    """order -> to_example, resize, flip (parallel) -> batch -> prefetch, from batch
-    `start_batch` on (see the module docstring)."""
+                   drop_remainder, repeat, start_batch=0, image_channels=3):
+    """order -> to_example, resize, to `image_channels` (`to_channels`), flip (parallel)
+    -> batch -> prefetch, from batch `start_batch` on (see the module docstring)."""
     if seed is None:  # unseeded: a fresh order (and flips) for this dataset
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     build = functools.partial(_build, src, resolution=resolution,
                               global_batch_size=global_batch_size, shuffle=shuffle,
                               seed=seed, random_flip=random_flip,
-                              drop_remainder=drop_remainder, repeat=repeat)
+                              drop_remainder=drop_remainder, repeat=repeat,
+                              image_channels=image_channels)
     ds = build(start_batch)
     _RESUMABLE[ds] = build
     return ds
@@ -134,10 +135,10 @@ def _data_keys(seed):
 
 
 def _build(src, start_batch, *, resolution, global_batch_size, shuffle, seed, random_flip,
-           drop_remainder, repeat):
+           drop_remainder, repeat, image_channels=3):
     def model_input(image, label):
-        image = resize_center_crop(image, resolution)
-        image = tf.ensure_shape(image, [resolution, resolution, 3])
+        image = to_channels(resize_center_crop(image, resolution), image_channels)
+        image = tf.ensure_shape(image, [resolution, resolution, image_channels])
         return image, label
 
     examples = _indexed_examples if src.indexed else _streamed_examples
@@ -246,6 +247,28 @@ def to_unit_range(image, value_range):
         return image
     half = (hi - lo) / 2.0
     return image / half - (lo / half + 1.0)
+
+
+#: ITU-R BT.601 luma weights (they sum to 1: grey images tiled to RGB come back).
+LUMA = (0.299, 0.587, 0.114)
+
+
+def to_channels(image, channels):
+    """[H, W, C] -> [H, W, channels]: 3 as `to_rgb`; 1 as grey (a 1- or 2-channel image's
+    first channel, else the BT.601 luma of R, G, B); any other count needs C = channels
+    (multispectral bands are not invented or dropped)."""
+    c = image.shape[-1]
+    if channels == 3:
+        return to_rgb(image)
+    if channels == 1:
+        if c in (1, 2):
+            return image[..., :1]
+        return tf.reduce_sum(image[..., :3] * tf.constant(LUMA, image.dtype), -1, keepdims=True)
+    if c != channels:
+        raise ValueError(f"`image_channels={channels}` needs images of {channels} channels. "
+                         f"Received images of {c} channels; pass image_channels={c} (or "
+                         "1 or 3 to convert them to grey or RGB).")
+    return image
 
 
 def to_rgb(image):

@@ -120,10 +120,11 @@ def _read_arrays(value, a):
     checks.check_whole_split(a.split, "NumPy arrays")
     images, labels, value_range, n_classes = arrays.check_arrays(
         np.asarray(images), None if labels is None else np.asarray(labels),
-        a.value_range, a.num_classes)
+        a.value_range, a.num_classes, a.image_channels)
     class_names = () if n_classes is None else tuple(str(i) for i in range(n_classes))
-    return arrays.array_source(images, labels, value_range=value_range), n_classes, \
-        class_names, 0
+    source = arrays.array_source(images, labels, value_range=value_range,
+                                 image_channels=a.image_channels)
+    return source, n_classes, class_names, 0
 
 
 def _read_tfds(value, a):

@@ -3,7 +3,12 @@
 import keras
 from keras import ops
 
+from sagan_tf.layers.chunked_attention import chunk_sizes, chunked_attention
 from sagan_tf.layers.spectral_conv2d import SpectralConv2D
+
+#: Query and key positions per block of the memory-efficient path (a [batch, 1024,
+#: 1024] float32 block: 32 MiB at batch 8).
+DEFAULT_CHUNK = 1024
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -26,32 +31,47 @@ class SelfAttention(keras.layers.Layer):
     paper's formula as written.
 
     The attention matrix beta takes O(N * N_keys) memory, which dominates at large
-    feature maps (128x128 features: N = 16,384). `query_chunk_size` computes it for
-    that many queries at a time and rematerialises each chunk in the backward pass
-    (`keras.remat`), so memory grows linearly in N; the result is the same up to
-    float rounding. This is an implementation option, not a change to the method.
+    feature maps (128x128 features: N = 16,384; 8 GiB in float32 for a batch of 8
+    without pooling). Where the map is larger than one block of `query_chunk_size` x
+    `key_chunk_size` (1024 x 1024 by default), the layer computes the same function
+    by `chunked_attention`: an online softmax over key chunks inside query chunks,
+    with a gradient that recomputes the blocks instead of storing the map, so memory
+    grows linearly in N. The result is the same up to float rounding; this is an
+    implementation choice, not a change to the method. `return_attention=True`
+    materialises beta (it is the output) and takes the plain path.
 
     Args:
         pool_keys: max-pool keys and values 2x2 (authors' code) or not (paper).
         return_attention: also return beta, [batch, N, N_keys], for visualisation.
         power_iterations: spectral-norm power iterations per training call.
         kernel_initializer: initializer of the four 1x1 convs.
-        query_chunk_size: None (all queries at once) or the number of query
-            positions per chunk of the memory-efficient path.
+        query_chunk_size: query positions per block of the memory-efficient path
+            (None: 1024).
+        key_chunk_size: key positions per block (None: 1024).
+        memory_efficient: "auto" (the memory-efficient path where the map exceeds
+            one block), True (always) or False (never: the plain N x N map).
     """
 
     def __init__(self, pool_keys=True, return_attention=False, power_iterations=1,
-                 kernel_initializer="glorot_uniform", query_chunk_size=None, **kwargs):
+                 kernel_initializer="glorot_uniform", query_chunk_size=None,
+                 key_chunk_size=None, memory_efficient="auto", **kwargs):
         super().__init__(**kwargs)
         self.pool_keys = bool(pool_keys)
         self.return_attention = bool(return_attention)
         self.power_iterations = power_iterations
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        if query_chunk_size is not None and (
-                not isinstance(query_chunk_size, int) or query_chunk_size < 1):
-            raise ValueError("`query_chunk_size` must be None or a positive integer. "
-                             f"Received: query_chunk_size={query_chunk_size}")
+        for name, value in (("query_chunk_size", query_chunk_size),
+                            ("key_chunk_size", key_chunk_size)):
+            if value is not None and (
+                    not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ValueError(f"`{name}` must be None or a positive integer. "
+                                 f"Received: {name}={value!r}")
+        if memory_efficient not in ("auto", True, False):
+            raise ValueError("`memory_efficient` must be 'auto', True or False. "
+                             f"Received: memory_efficient={memory_efficient!r}")
         self.query_chunk_size = query_chunk_size
+        self.key_chunk_size = key_chunk_size
+        self.memory_efficient = memory_efficient
         self.input_spec = keras.layers.InputSpec(ndim=4)
 
     def build(self, input_shape):
@@ -97,25 +117,12 @@ class SelfAttention(keras.layers.Layer):
         f = ops.reshape(f, (batch, ops.shape(f)[1] * ops.shape(f)[2], c // 8))
         g = ops.reshape(g, (batch, height * width, c // 8))
         h = ops.reshape(h, (batch, ops.shape(h)[1] * ops.shape(h)[2], c // 2))
-        n = g.shape[1]
-        chunk = self.query_chunk_size
-        if chunk is None or n is None or chunk >= n:
-            o, beta = self._attend(g, f, h)
+        if self.uses_chunked_path(g.shape[1], f.shape[1]):
+            o = chunked_attention(g, f, h, self.query_chunk_size or DEFAULT_CHUNK,
+                                  self.key_chunk_size or DEFAULT_CHUNK)
+            beta = None
         else:
-            attend = self._attend_output if training and not self.return_attention \
-                else None
-            outputs, betas = [], []
-            for start in range(0, n, chunk):
-                g_chunk = g[:, start:start + chunk]
-                if attend is not None:
-                    outputs.append(keras.remat(attend)(g_chunk, f, h))
-                else:
-                    o_chunk, beta_chunk = self._attend(g_chunk, f, h)
-                    outputs.append(o_chunk)
-                    if self.return_attention:
-                        betas.append(beta_chunk)
-            o = ops.concatenate(outputs, axis=1)
-            beta = ops.concatenate(betas, axis=1) if self.return_attention else None
+            o, beta = self._attend(g, f, h)
         o = ops.reshape(o, (batch, height, width, c // 2))
         o = self.v_conv(o, training=training)
         y = self.gamma * o + x
@@ -129,8 +136,17 @@ class SelfAttention(keras.layers.Layer):
         beta = ops.cast(ops.softmax(ops.cast(s, "float32"), axis=-1), self.compute_dtype)
         return ops.matmul(beta, h), beta
 
-    def _attend_output(self, g, f, h):
-        return self._attend(g, f, h)[0]
+    def uses_chunked_path(self, queries, keys):
+        """Whether a call with `queries` and `keys` positions takes the memory-efficient
+        path (never with `return_attention` or unknown sizes)."""
+        if self.return_attention or queries is None or keys is None \
+                or self.memory_efficient is False:
+            return False
+        if self.memory_efficient is True:
+            return True
+        blocks = (chunk_sizes(queries, self.query_chunk_size or DEFAULT_CHUNK)[0]
+                  * chunk_sizes(keys, self.key_chunk_size or DEFAULT_CHUNK)[0])
+        return blocks > 1
 
     def compute_output_shape(self, input_shape):
         if not self.return_attention:
@@ -145,4 +161,6 @@ class SelfAttention(keras.layers.Layer):
                 "return_attention": self.return_attention,
                 "power_iterations": self.power_iterations,
                 "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
-                "query_chunk_size": self.query_chunk_size}
+                "query_chunk_size": self.query_chunk_size,
+                "key_chunk_size": self.key_chunk_size,
+                "memory_efficient": self.memory_efficient}

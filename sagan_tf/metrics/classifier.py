@@ -88,8 +88,11 @@ class Classifier:
         if channels == 1 and self.channels == 3:
             images = tf.tile(images, [1, 1, 1, 3])
         elif channels != self.channels:
+            hint = (f" {channels}-band (multispectral) images need a classifier of "
+                    "their domain: `--classifier=domain` or a classifier file of "
+                    f"{channels} channels." if channels > 3 and self.channels == 3 else "")
             raise ValueError(f"Classifier '{self.name}' expects {self.channels}-channel "
-                             f"images. Received: shape={images.shape}")
+                             f"images. Received: shape={images.shape}.{hint}")
         if tuple(images.shape[1:3]) != self.input_size:
             images = tf.image.resize(images, self.input_size, method="bilinear")
         return images

@@ -4,7 +4,7 @@ import keras
 
 from sagan_tf import presets
 from sagan_tf.layers import ProjectionHead, ResidualDownBlock, SelfAttention
-from sagan_tf.layers.label_checks import check_num_classes
+from sagan_tf.layers.label_checks import check_num_classes, check_positive_int
 from sagan_tf.networks.generator import _check_attention
 
 
@@ -22,12 +22,14 @@ def build_discriminator(preset, num_classes=None, name="discriminator", **overri
             integer; labels must lie in [0, num_classes)), or None for an
             unconditional discriminator without labels input.
         name: the model's name.
-        **overrides: any key of the preset's "discriminator" dict (`channels`,
+        **overrides: any key of the preset's "discriminator" dict (`image_channels`,
+            `channels`,
             `downsample`, `attention_resolutions`, `pool_keys`, `power_iterations`,
             `attention_query_chunk_size`, `pooled_conv`).
 
     Returns:
-        A model taking `[images, labels]` (float32 [N, resolution, resolution, 3],
+        A model taking `[images, labels]` (float32 [N, resolution, resolution,
+        image_channels], 3 unless overridden;
         int32 [N]), or `images` alone when unconditional, and returning one float32
         logit per image, shape [N].
     """
@@ -49,7 +51,8 @@ def build_discriminator(preset, num_classes=None, name="discriminator", **overri
     _check_attention(s["attention_resolutions"], output_sizes, channels, "discriminator")
 
     res = s["resolution"]
-    images = keras.Input((res, res, 3), name="images")
+    image_channels = check_positive_int(s["image_channels"], "image_channels")
+    images = keras.Input((res, res, image_channels), name="images")
     labels = None if num_classes is None else keras.Input((), dtype="int32", name="labels")
     h, placed = images, set()
     for i, (filters, down, out_size) in enumerate(zip(channels, downsample, output_sizes)):

@@ -23,7 +23,8 @@ def build_generator(preset, num_classes=None, name="generator", **overrides):
             not per class) and no labels input.
         name: the model's name.
         **overrides: any key of the preset's "generator" dict (`latent_dim`,
-            `channels`, `attention_resolutions`, `initial_size`, `pool_keys`,
+            `image_channels`, `channels`, `attention_resolutions`, `initial_size`,
+            `pool_keys`,
             `power_iterations`, `attention_query_chunk_size`, `bn_momentum`, `bn_epsilon`,
             `synchronized_bn`, `fused_bn`, `upsample_conv`, `class_affine`). `latent_dim` must be a
             positive integer, `bn_momentum` in [0, 1) and `bn_epsilon` >= 0.
@@ -31,12 +32,13 @@ def build_generator(preset, num_classes=None, name="generator", **overrides):
     Returns:
         A model taking `[z, labels]` (float32 [N, latent_dim], int32 [N]), or `z` alone
         when unconditional, and returning float32 images in [-1, 1],
-        [N, resolution, resolution, 3].
+        [N, resolution, resolution, image_channels] (3 unless overridden).
     """
     if num_classes is not None:
         num_classes = check_num_classes(num_classes)
     s = presets.network_settings(preset, "generator", overrides)
     latent_dim = check_positive_int(s["latent_dim"], "latent_dim")
+    image_channels = check_positive_int(s["image_channels"], "image_channels")
     check_momentum_and_epsilon(s["bn_momentum"], s["bn_epsilon"],
                                names=("bn_momentum", "bn_epsilon"))
     channels = list(s["channels"])
@@ -70,7 +72,8 @@ def build_generator(preset, num_classes=None, name="generator", **overrides):
     x = BatchNorm(momentum=s["bn_momentum"], epsilon=s["bn_epsilon"],
                   synchronized=s["synchronized_bn"], fused=s["fused_bn"], name="bn_out")(x)
     x = keras.layers.ReLU(name="relu_out")(x)
-    x = SpectralConv2D(3, 3, power_iterations=s["power_iterations"], name="conv_out")(x)
+    x = SpectralConv2D(image_channels, 3, power_iterations=s["power_iterations"],
+                       name="conv_out")(x)
     images = keras.layers.Activation("tanh", dtype="float32", name="images")(x)
     return keras.Model(z if labels is None else [z, labels], images, name=name)
 

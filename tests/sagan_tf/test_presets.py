@@ -32,6 +32,17 @@ def test_sagan64_follows_the_same_pattern_with_one_block_fewer():
     assert g["attention_resolutions"] == [32] and d["attention_resolutions"] == [32]
 
 
+def test_sagan256_is_biggans_256_layout_at_ch_64():
+    """BigGAN-PyTorch's arch[256]: G out channels ch*[16, 8, 8, 4, 2, 1], D
+    ch*[1, 2, 4, 8, 8, 16, 16] with the last block not downsampling, attention at 64."""
+    g, d = PRESETS["sagan256"]["generator"], PRESETS["sagan256"]["discriminator"]
+    assert g["latent_dim"] == 128 and g["initial_size"] == 4
+    assert g["channels"] == [CH * m for m in (16, 8, 8, 4, 2, 1)]
+    assert d["channels"] == [CH * m for m in (1, 2, 4, 8, 8, 16, 16)]
+    assert d["downsample"] == [True] * 6 + [False]
+    assert g["attention_resolutions"] == [64] and d["attention_resolutions"] == [64]
+
+
 def test_sagan32_is_the_cifar_layout():
     g, d = PRESETS["sagan32"]["generator"], PRESETS["sagan32"]["discriminator"]
     assert g["latent_dim"] == 128 and g["initial_size"] == 4
@@ -114,3 +125,40 @@ def test_network_settings_overrides_win_and_do_not_mutate_presets():
 def test_unknown_override_key(network, key):
     with pytest.raises(ValueError, match=rf"Unknown {network} setting\(s\) \['{key}'\]"):
         network_settings("sagan32", network, {key: 1})
+
+
+@pytest.mark.slow
+def test_sagan256_builds_and_trains_a_step_at_reduced_width():
+    """sagan256 at 1/16 of its widths: 256x256 images, attention at 64x64 in both
+    networks by the memory-efficient path, one SAGAN step that moves G and D."""
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    import sagan_tf
+    from sagan_tf.sagan import SAGAN
+
+    keras.utils.set_random_seed(0)
+    p = PRESETS["sagan256"]
+    g = sagan_tf.build_generator("sagan256", 3, channels=[
+        c // 16 for c in p["generator"]["channels"]])
+    d = sagan_tf.build_discriminator("sagan256", 3, channels=[
+        c // 16 for c in p["discriminator"]["channels"]])
+    assert tuple(g.output_shape) == (None, 256, 256, 3)
+    for net in (g, d):
+        (att,) = [la for la in net.layers if isinstance(la, sagan_tf.layers.SelfAttention)]
+        assert tuple(att.input.shape[1:3]) == (64, 64)
+        assert att.uses_chunked_path(64 * 64, 32 * 32)
+        att.gamma.assign(0.3)  # the attention branch takes part in the gradients
+    model = SAGAN(g, d, seed=0)
+    model.compile(keras.optimizers.SGD(0.01), keras.optimizers.SGD(0.01))
+    before = [w.numpy() for w in g.trainable_variables + d.trainable_variables]
+    images = tf.random.uniform((2, 256, 256, 3), -1, 1, seed=1)
+    logs = model.train_step((images, tf.constant([0, 2])))
+    assert np.isfinite(float(logs["d_loss"])) and np.isfinite(float(logs["g_loss"]))
+    after = g.trainable_variables + d.trainable_variables
+    moved = [np.abs(w.numpy() - b).max() > 0 for w, b in zip(after, before)]
+    assert sum(moved) > 0.9 * len(moved)
+    gammas = [la.gamma for net in (g, d) for la in net.layers
+              if isinstance(la, sagan_tf.layers.SelfAttention)]
+    assert all(float(gm.numpy()) != 0.3 for gm in gammas)

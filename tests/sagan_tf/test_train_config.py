@@ -88,6 +88,9 @@ def test_only_run_independent_settings_are_resumable():
 
 @pytest.mark.parametrize("changes,match", [
     (dict(preset="sagan48"), r"Unknown preset.*sagan48.*" + re.escape(str(sorted(PRESETS)))),
+    (dict(generator_overrides=dict(image_channels=1)),
+     r"`g_image_channels` and `d_image_channels` must be equal.*g_image_channels=1, "
+     r"d_image_channels=3"),
     (dict(generator_overrides=dict(chanels=[8])), r"Unknown generator setting.*chanels"),
     (dict(batch_size=0), "batch_size"),
     (dict(strategy="tpu"), "strategy"),

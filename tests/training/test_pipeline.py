@@ -140,3 +140,12 @@ def test_the_stream_depends_on_the_seed_alone(tiny, tmp_path):
         np.testing.assert_array_equal(x, x_ref)
     other = tiny.batches(pipeline.load(config.replace(seed=5))[0], 1)
     assert not np.array_equal(other[0][1], first[0][1])
+
+
+def test_the_data_log_line_says_how_other_sizes_are_resized_and_cropped(tiny, tmp_path,
+                                                                          caplog):
+    import logging
+    with caplog.at_level(logging.INFO):
+        pipeline.load(tiny.config(tmp_path, num_classes=None, class_names=()))
+    assert ("32x32 pixels (images of other sizes or shapes: the shorter side resized to "
+            "32, bilinear and antialiased, then center-cropped to a square)") in caplog.text

@@ -171,43 +171,104 @@ def test_config_round_trip_and_equal_outputs_after_copying_weights():
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("pool_keys", [True, False])
-def test_query_chunks_equal_the_paper_formula_and_its_gradients(pool_keys):
-    """The memory-efficient path (chunks of queries, rematerialised) is exact."""
-    shape = (2, 8, 6, 16)
-    layer = _layer(shape, gamma=0.6, pool_keys=pool_keys, query_chunk_size=5)
-    x = tf.constant(_x(shape, seed=3))
-    y_ref, _ = self_attention_layer(layer, x.numpy())
-    np.testing.assert_allclose(layer(x, training=False).numpy(), y_ref, rtol=1e-4, atol=1e-5)
-    # Gradients: same layer weights, chunked (training, remat) vs unchunked.
-    plain = SelfAttention.from_config({**layer.get_config(), "query_chunk_size": None})
+def _grads(layer, x):
+    """Output and gradients of sum(y^2) w.r.t. x and every trainable weight of a
+    training call; every u restored afterwards (both paths start from the same u)."""
+    u_before = [w.numpy() for w in layer.non_trainable_weights]
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x, training=True)
+        loss = tf.reduce_sum(tf.square(tf.cast(y, "float32")))
+    g = tape.gradient(loss, [x] + layer.trainable_weights)
+    for w, u in zip(layer.non_trainable_weights, u_before):
+        w.assign(u)
+    return [np.asarray(t, np.float32) for t in [y] + g]
+
+
+@pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
+@pytest.mark.parametrize("pool_keys,size", [(True, (8, 6)), (False, (5, 3)),
+                                            (False, (8, 6))])
+def test_memory_efficient_path_equals_the_plain_path(pool_keys, size, policy):
+    """Output and gradients w.r.t. x and all five weights: the chunked path (blocks of
+    5 queries x 4 keys: 12 or 48 and 15 positions, not multiples) against the
+    plain N x N map, same weights."""
+    shape = (2,) + size + (16,)
+    layer = _layer(shape, gamma=0.6, pool_keys=pool_keys, memory_efficient=True,
+                   query_chunk_size=5, key_chunk_size=4, dtype=policy)
+    plain = SelfAttention.from_config({**layer.get_config(), "memory_efficient": False})
     plain.build(shape)
     plain.set_weights(layer.get_weights())
+    x = tf.constant(_x(shape, seed=3))
+    assert layer.uses_chunked_path(size[0] * size[1], 1) and not plain.uses_chunked_path(
+        size[0] * size[1], 1)
+    if policy == "float32":
+        y_ref, _ = self_attention_layer(layer, x.numpy())
+        np.testing.assert_allclose(layer(x, training=False).numpy(), y_ref, rtol=1e-4,
+                                   atol=1e-5)
+    # float32: the same sums in another order (blockwise, rescaled by exp(m_old - m_new)),
+    # ~1e-6 relative. bfloat16 (8 significant bits, 0.4% per rounding): the two paths
+    # round at different places (the plain path the normalised map, the chunked one the
+    # unnormalised weights), a few roundings of each value; 3% of the largest.
+    for a, b in zip(_grads(layer, x), _grads(plain, x)):
+        if policy == "float32":
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5 * np.abs(b).max())
+        else:
+            np.testing.assert_allclose(a, b, atol=3e-2 * np.abs(b).max())
+    assert np.abs(_grads(layer, x)[1]).max() > 0
 
-    def grads(l):
-        u_before = [w.numpy() for w in l.non_trainable_weights]
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.reduce_sum(tf.square(l(x, training=True)))
-        g = tape.gradient(loss, [x] + l.trainable_weights)
-        for w, u in zip(l.non_trainable_weights, u_before):
-            w.assign(u)
-        return [t.numpy() for t in g]
 
-    for a, b in zip(grads(layer), grads(plain)):
-        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+def test_defaults_choose_the_memory_efficient_path_where_the_map_exceeds_a_block():
+    layer = SelfAttention()  # the defaults: "auto", blocks of 1024 x 1024
+    assert not layer.uses_chunked_path(32 * 32, 16 * 16)      # sagan128's feat32
+    assert not layer.uses_chunked_path(32 * 32, 32 * 32)      # one block exactly
+    assert layer.uses_chunked_path(64 * 64, 32 * 32)          # feat64, pooled
+    assert layer.uses_chunked_path(128 * 128, 128 * 128)
+    assert not layer.uses_chunked_path(None, 16)
+    assert not SelfAttention(memory_efficient=False).uses_chunked_path(128 * 128, 128 ** 2)
+    assert SelfAttention(memory_efficient=True).uses_chunked_path(4, 4)
+    assert not SelfAttention(return_attention=True).uses_chunked_path(128 ** 2, 128 ** 2)
+
+    def has_loop(layer, shape):
+        fn = tf.function(lambda t: layer(t, training=True))
+        graph = fn.get_concrete_function(tf.TensorSpec(shape)).graph
+        return any(op.type in ("While", "StatelessWhile") for op in graph.get_operations())
+
+    assert has_loop(SelfAttention(pool_keys=False), (1, 40, 40, 8))  # 1600 x 1600
+    assert not has_loop(SelfAttention(pool_keys=False), (1, 32, 32, 8))
 
 
-def test_query_chunk_size_must_be_positive():
-    with pytest.raises(ValueError, match="query_chunk_size"):
-        SelfAttention(query_chunk_size=0)
+@pytest.mark.parametrize("kwargs", [{"query_chunk_size": 0}, {"key_chunk_size": -1},
+                                    {"query_chunk_size": 2.5}, {"key_chunk_size": True},
+                                    {"memory_efficient": "yes"}])
+def test_chunk_settings_are_checked(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        SelfAttention(**kwargs)
 
 
-def test_empty_batch_gives_an_empty_output():
-    layer = _layer((None, 4, 4, 16))
+@pytest.mark.parametrize("memory_efficient", [False, True])
+def test_empty_batch_gives_an_empty_output(memory_efficient):
+    layer = _layer((None, 4, 4, 16), memory_efficient=memory_efficient,
+                   query_chunk_size=3, key_chunk_size=3)
     y = layer(tf.zeros((0, 4, 4, 16)), training=False)
     assert tuple(y.shape) == (0, 4, 4, 16)
     fn = tf.function(lambda t: layer(t, training=False),
                      input_signature=[tf.TensorSpec((None, 4, 4, 16))])
     assert tuple(fn(tf.zeros((0, 4, 4, 16))).shape) == (0, 4, 4, 16)
     assert tuple(fn(tf.ones((3, 4, 4, 16))).shape) == (3, 4, 4, 16)
+
+
+def test_memory_efficient_path_survives_a_savedmodel(tmp_path):
+    """The custom gradient and its loops are saved and served (as sagan-export does
+    with a generator whose attention takes this path)."""
+    shape = (2, 6, 6, 16)
+    layer = _layer(shape, gamma=0.5, pool_keys=False, memory_efficient=True,
+                   query_chunk_size=5, key_chunk_size=7)
+    module = tf.Module()
+    module.layer = layer
+    module.call = tf.function(lambda t: layer(t, training=False),
+                              input_signature=[tf.TensorSpec((None, 6, 6, 16))])
+    tf.saved_model.save(module, str(tmp_path / "sm"))
+    x = _x(shape, seed=4)
+    loaded = tf.saved_model.load(str(tmp_path / "sm"))
+    np.testing.assert_allclose(loaded.call(tf.constant(x)).numpy(),
+                               self_attention_layer(layer, x)[0], rtol=1e-4, atol=1e-5)

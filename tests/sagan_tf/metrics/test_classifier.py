@@ -23,6 +23,10 @@ def test_image_conversion(tiny_keras_path):
         classifier(np.zeros((8, 8, 3), np.float32))
     with pytest.raises(ValueError, match="expects 3-channel"):
         classifier(np.zeros((1, 8, 8, 2), np.float32))
+    # Multispectral images: refused, naming the domain classifier.
+    with pytest.raises(ValueError, match=r"expects 3-channel.*4-band \(multispectral\) "
+                       r"images need a classifier of their domain: `--classifier=domain`"):
+        classifier(np.zeros((1, 8, 8, 4), np.float32))
 
 
 def test_outputs_are_flattened_resized_and_sizes_probed():

@@ -136,7 +136,7 @@ def test_overrides_reach_the_layers():
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    (dict(preset="sagan256"), "Unknown preset"),
+    (dict(preset="sagan48"), "Unknown preset"),
     (dict(latent_dim=64), r"Unknown discriminator setting\(s\) \['latent_dim'\]"),
     (dict(attention_resolutions=[32]), "No discriminator block outputs 32x32"),
     (dict(attention_resolutions=[4]), "No discriminator block outputs 4x4"),
