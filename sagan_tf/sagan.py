@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import compat, diff_augment, grad_accumulation, losses, noise
+from sagan_tf import compat, diff_augment, grad_accumulation, losses, noise, sagan_compile
 from sagan_tf.layers.label_checks import check_positive_int
 
 
@@ -341,6 +341,15 @@ class SAGAN(keras.Model):
         config["discriminator"] = keras.saving.deserialize_keras_object(
             config["discriminator"])
         return cls(**config)
+
+    def get_compile_config(self):
+        """What `compile` was given, for `save()` (see `sagan_tf.sagan_compile`)."""
+        return sagan_compile.compile_config(self, super().get_compile_config())
+
+    def compile_from_config(self, config):
+        """Compiles as `get_compile_config` recorded; `keras.models.load_model` then
+        restores the optimizers' state, so the step count and noise streams continue."""
+        self.compile(**sagan_compile.compile_arguments(config))
 
 
 def _loss_scaled(optimizer):

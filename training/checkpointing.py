@@ -7,6 +7,7 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf import storage
+from sagan_tf.checkpoint_mismatch import model_mismatch
 from sagan_tf.run_dir import (RESTORE_ERRORS, CheckpointError, RunDir, check_checkpoint_kind,
                               make_checkpoint)
 from training import divergence
@@ -37,6 +38,7 @@ class CheckpointWriter:
         self.directory = self.run_dir.checkpoints
         self.checkpoint = make_checkpoint(model)
         self._conditional = model.conditional
+        self._model = model
         self._iterations = model.g_optimizer.iterations
         self._max_to_keep = max_to_keep
         if chief:
@@ -79,6 +81,13 @@ class CheckpointWriter:
                 self.checkpoint.restore(prefix).assert_existing_objects_matched()
                 break
             except RESTORE_ERRORS as e:
+                # A readable checkpoint of another model (a hand-edited config.json) is
+                # healthy: refused by name, nothing moved. Only unreadable ones are set aside.
+                mismatch = model_mismatch(prefix, e, self._model,
+                                          self.run_dir.load_config_if_exists(),
+                                          self.run_dir.config_file)
+                if mismatch:
+                    raise CheckpointError(mismatch) from None
                 failures.append(f"{prefix} ({type(e).__name__}: {e})")
                 if self.chief:
                     self.run_dir.set_aside(prefix, e)
