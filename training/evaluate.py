@@ -66,7 +66,7 @@ import tensorflow as tf
 from absl import flags, logging
 
 from sagan_tf import metrics, settings, storage
-from sagan_tf.evaluation import EvalSettings, format_results, run_evaluation
+from sagan_tf.evaluation import EvalSettings, finite_results, format_results, run_evaluation
 from sagan_tf.run_dir import RunDir
 
 settings.define_flags(EvalSettings)
@@ -89,6 +89,9 @@ def main(argv):
     except (metrics.ClassifierNotFoundError, OSError, ValueError, tf.errors.OpError) as e:
         logging.debug("sagan-eval failed", exc_info=True)  # The traceback with -v 1.
         sys.exit(f"sagan-eval: error: {e}")
+    bad = finite_results.non_finite(results)
+    if bad:
+        sys.exit(finite_results.message(bad, "sagan-eval"))
     print(format_results(results))
     if output:
         storage.write_json(output, results)
