@@ -27,6 +27,7 @@ import dataclasses
 import math
 
 from sagan_tf import data
+from sagan_tf.metrics import hub_download
 from sagan_tf.evaluation import classifier_choice, generators, protocols, real_data
 from sagan_tf.evaluation import reference_stats
 from sagan_tf.evaluation.generators import EvalError
@@ -64,6 +65,7 @@ class EvalSettings:
         ".keras file, SavedModel or untarred TF-Hub module, or 'domain' (a CNN trained on "
         "the dataset's train split). 'inception' and TF-Hub URLs are downloaded through "
         "tensorflow_hub into its cache when not there (see --offline).")
+    download_timeout: float | None = setting(None, hub_download.TIMEOUT_HELP, kind="float")
     offline: bool = setting(
         False, "Never download: a classifier missing from the TF-Hub cache is an error "
         "(also with the environment variable SAGAN_OFFLINE=1).")

@@ -5,6 +5,7 @@ reference file (`sagan_tf.evaluation.reference_stats`)."""
 import dataclasses
 
 from sagan_tf import storage
+from sagan_tf.metrics import hub_download
 from sagan_tf.evaluation import classifier_choice, real_data, reference_stats
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.settings import setting
@@ -37,6 +38,7 @@ class ReferenceSettings:
     hub_cache_dir: str | None = setting(
         None, "TF-Hub cache directory (default: $TFHUB_CACHE_DIR, else "
         "<tmp>/tfhub_modules).", kind="str")
+    download_timeout: float | None = setting(None, hub_download.TIMEOUT_HELP, kind="float")
     offline: bool = setting(False, "Never download (also SAGAN_OFFLINE=1).")
     num_images: int | None = setting(
         None, "Use the first N images of the split (default: all).", kind="int")

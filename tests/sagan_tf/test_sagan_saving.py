@@ -36,7 +36,8 @@ def _fit(model, dataset):
     model.fit(dataset, epochs=1, verbose=0, shuffle=False)
 
 
-@pytest.mark.parametrize("d_steps,grad_accum", [(1, 1), (2, 2)])
+@pytest.mark.parametrize("d_steps,grad_accum", [
+    (1, 1), pytest.param(2, 2, marks=pytest.mark.slow)])  # four fits each: minutes
 def test_save_load_fit_continues_as_the_uninterrupted_fit(tmp_path, d_steps, grad_accum):
     first, then = 2, 2
     rows = 2 * d_steps * grad_accum
