@@ -31,7 +31,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from export import client, warmup
+from export import client, stale_exports, warmup
 from export.module import (DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size,
                            declare_z_width)
 from sagan_tf import storage
@@ -152,9 +152,11 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
     storage.makedirs(export_base)
     module = GeneratorModule(generator, num_classes, class_names, max_batch_size)
     final = storage.join(export_base, str(version))
-    tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
+    stale_exports.clean_stale(export_base)
+    tmp = storage.join(export_base, stale_exports.tmp_name(version))
     try:
         storage.makedirs(tmp)
+        stale_exports.write_owner(tmp)
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         latent_dim = int(module.latent_dim.numpy())
         declare_z_width(tmp, latent_dim)
@@ -167,6 +169,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
                 "max_batch_size": int(module.max_batch_size.numpy()),
                 "signatures": sorted(module.signatures()), **(metadata or {})}
         storage.write_json(storage.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), info)
+        storage.remove(storage.join(tmp, stale_exports.OWNER_FILE))  # not published
         _publish(tmp, final)
     except BaseException:
         storage.remove_tree(tmp)
