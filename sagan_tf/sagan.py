@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import compat, diff_augment, grad_accumulation, losses, noise, sagan_compile
+from sagan_tf import (compat, diff_augment, fit_label_checks, grad_accumulation, losses, noise,
+                      sagan_compile)
 from sagan_tf.layers.label_checks import check_positive_int
 
 
@@ -155,6 +156,11 @@ class SAGAN(keras.Model):
         super().compile(optimizer=g_optimizer, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, refusing float labels first (`fit_label_checks`)."""
+        fit_label_checks.check_fit_labels(x, y)
+        return super().fit(x, y, *args, **kwargs)
 
     @property
     def metrics(self):
