@@ -83,6 +83,11 @@ def check_batch_sizes(warmup_batch_sizes, max_batch_size):
     version and does not serve a version whose warmup fails, and a warmup request
     above the limit always fails."""
     limit = check_max_batch_size(max_batch_size)
+    bad = [n for n in warmup_batch_sizes
+           if isinstance(n, bool) or not isinstance(n, int) or n < 1]
+    if bad:  # before anything is written: a warmup request of 0 examples always fails
+        raise ValueError("`warmup_batch_sizes` must be positive integers. Received: "
+                         f"warmup_batch_sizes={list(warmup_batch_sizes)} (not: {bad})")
     over = [n for n in warmup_batch_sizes if isinstance(n, int) and n > limit]
     if over:
         raise ValueError(

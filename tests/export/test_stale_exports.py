@@ -87,3 +87,18 @@ def test_atomic_writes_fsync_the_data_before_the_rename(tmp_path, monkeypatch):
     assert [kind for kind, _ in events] == ["fsync", "rename"]
     assert events[0][1] == events[1][1]  # the temporary file, before it is renamed
     assert json.loads(open(path).read()) == {"fid": 1.0}
+
+
+def test_a_warmup_batch_size_of_zero_is_refused_before_anything_is_written(tmp_path):
+    import pytest
+    import sagan_tf
+    from export.exporter import check_batch_sizes, export_generator
+
+    with pytest.raises(ValueError, match=r"`warmup_batch_sizes` must be positive integers. "
+                                         r"Received: warmup_batch_sizes=\[1, 0\] \(not: \[0\]\)"):
+        check_batch_sizes([1, 0], 8)
+    g = sagan_tf.build_generator("sagan32", 3, channels=[8, 8, 8], latent_dim=4)
+    with pytest.raises(ValueError, match="must be positive integers"):
+        export_generator(g, str(tmp_path / "serving"), num_classes=3, warmup_batch_sizes=[0])
+    assert not (tmp_path / "serving").exists() or not any(
+        n.isdigit() or n.startswith(".tmp") for n in os.listdir(tmp_path / "serving"))
