@@ -3,7 +3,6 @@ class 3); a repeated DiffAugment policy is refused, another order is warned abou
 
 import logging
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
