@@ -36,7 +36,7 @@ import tensorflow as tf
 from google.protobuf import text_format
 from tensorflow_serving.config import model_server_config_pb2
 
-from export import client, converters, warmup
+from export import client, converters, stale_exports, warmup
 from export.module import (DEFAULT_MAX_BATCH_SIZE, GeneratorModule, check_max_batch_size,
                            declare_z_width)
 from sagan_tf import storage
@@ -89,6 +89,11 @@ def check_batch_sizes(warmup_batch_sizes, max_batch_size):
     version and does not serve a version whose warmup fails, and a warmup request
     above the limit always fails."""
     limit = check_max_batch_size(max_batch_size)
+    bad = [n for n in warmup_batch_sizes
+           if isinstance(n, bool) or not isinstance(n, int) or n < 1]
+    if bad:  # before anything is written: a warmup request of 0 examples always fails
+        raise ValueError("`warmup_batch_sizes` must be positive integers. Received: "
+                         f"warmup_batch_sizes={list(warmup_batch_sizes)} (not: {bad})")
     over = [n for n in warmup_batch_sizes if isinstance(n, int) and n > limit]
     if over:
         raise ValueError(
@@ -158,9 +163,11 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
     storage.makedirs(export_base)
     module = GeneratorModule(generator, num_classes, class_names, max_batch_size)
     final = storage.join(export_base, str(version))
-    tmp = storage.join(export_base, f".tmp-{version}-{uuid.uuid4().hex[:8]}")
+    stale_exports.clean_stale(export_base)
+    tmp = storage.join(export_base, stale_exports.tmp_name(version))
     try:
         storage.makedirs(tmp)
+        stale_exports.write_owner(tmp)
         tf.saved_model.save(module, tmp, signatures=module.signatures())
         latent_dim = int(module.latent_dim.numpy())
         declare_z_width(tmp, latent_dim)
@@ -170,6 +177,7 @@ def export_generator(generator, export_base, version=None, *, num_classes, class
                 "max_batch_size": int(module.max_batch_size.numpy()),
                 "signatures": sorted(module.signatures()), **(metadata or {})}
         storage.write_json(storage.join(tmp, warmup.ASSETS_EXTRA, METADATA_FILE), info)
+        storage.remove(storage.join(tmp, stale_exports.OWNER_FILE))  # not published
         _publish(tmp, final)
     except BaseException:
         storage.remove_tree(tmp)

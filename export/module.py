@@ -207,14 +207,32 @@ class GeneratorModule(tf.Module):
             message=f"`z` must be [N, {d}] (latent_dim = {d}). Received a z with another "
                     "number of columns (x below; y is the expected width)")
 
+    def _z_values_checked(self, z):
+        """z after the checks of its rank (2) and values (finite), each with its message,
+        before anything reads z's shape (a rank-1 z would fail in a strided slice)."""
+        d = self._latent_dim
+        rank = tf.debugging.Assert(tf.equal(tf.rank(z), 2), [tf.strings.format(
+            f"`z` must be [N, {d}] (latent_dim = {d}), a batch of rows. Received a z of "
+            "rank {}: wrap a single z in a list, [[...]].", tf.rank(z))])
+        with tf.control_dependencies([rank]):
+            # Grappler reads shapes past control dependencies: a 2-D view, so that the
+            # slicing of the later checks cannot fail before the rank check names it.
+            z = tf.reshape(z, tf.stack([-1, tf.shape(z)[-1]]))
+        finite = tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(z)), [
+            "`z` must hold finite numbers (z ~ N(0, I)). Received a z with NaN or inf"])
+        with tf.control_dependencies([finite]):
+            return tf.identity(z)
+
     def _checked_z(self, z):
         """z of an unconditional request, after its width and batch-size checks."""
+        z = self._z_values_checked(z)
         checks = [self._width_check(z), *self._batch_checks(tf.shape(z)[0], "`z`", "row")]
         with tf.control_dependencies(checks):
             return tf.ensure_shape(tf.identity(z), [None, self._latent_dim])
 
     def _checked(self, z, labels):
         d = self._latent_dim
+        z = self._z_values_checked(z)
         width = self._width_check(z)
         batch = tf.debugging.assert_equal(
             tf.shape(z)[0], tf.shape(labels)[0],

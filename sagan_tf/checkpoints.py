@@ -23,6 +23,7 @@ import tempfile
 import tensorflow as tf
 
 from sagan_tf import compat, divergence, storage
+from sagan_tf.checkpoint_mismatch import model_mismatch
 from sagan_tf.models import build_generator
 from sagan_tf.run_dir import RunDir
 from sagan_tf.standing_stats import apply_standing_stats
@@ -251,6 +252,7 @@ class CheckpointWriter:
         self.directory = self.run_dir.checkpoints
         self.checkpoint = make_checkpoint(model)
         self._conditional = model.conditional
+        self._model = model
         self._iterations = model.g_optimizer.iterations
         self._max_to_keep = max_to_keep
         if chief:
@@ -293,6 +295,13 @@ class CheckpointWriter:
                 self.checkpoint.restore(prefix).assert_existing_objects_matched()
                 break
             except RESTORE_ERRORS as e:
+                # A readable checkpoint of another model (a hand-edited config.json) is
+                # healthy: refused by name, nothing moved. Only unreadable ones are set aside.
+                mismatch = model_mismatch(prefix, e, self._model,
+                                          self.run_dir.load_config_if_exists(),
+                                          self.run_dir.config_file)
+                if mismatch:
+                    raise CheckpointError(mismatch) from None
                 failures.append(f"{prefix} ({type(e).__name__}: {e})")
                 if self.chief:
                     set_aside(self.run_dir, prefix, e)

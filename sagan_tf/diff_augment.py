@@ -29,6 +29,8 @@ exactly as an uninterrupted one), one row per example, and every policy reads it
 own columns whatever the others, so adding `cutout` does not change the colour draws.
 """
 
+import logging
+
 import tensorflow as tf
 
 #: The policies, in the order they are applied.
@@ -42,14 +44,15 @@ CUTOUT_RATIO = 1 / 2
 
 
 def parse_policy(policy):
-    """`policy` as a tuple of policy names in `POLICIES` order (no repeats).
+    """`policy` as a tuple of policy names in `POLICIES` order (a warning says so when
+    they were given in another order; a repeated name is refused).
 
     Args:
         policy: a comma-separated string ("color,translation"; "" for none) or a
             sequence of names.
 
     Raises:
-        ValueError: for a name outside `POLICIES`.
+        ValueError: for a name outside `POLICIES`, or one given twice.
     """
     names = policy.split(",") if isinstance(policy, str) else list(policy or ())
     names = [str(n).strip() for n in names if str(n).strip()]
@@ -57,7 +60,15 @@ def parse_policy(policy):
     if unknown:
         raise ValueError(f"`diffaugment` must name policies among {list(POLICIES)}. "
                          f"Received: diffaugment={policy!r} (unknown: {unknown})")
-    return tuple(p for p in POLICIES if p in names)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"`diffaugment` must name each policy once. Received: "
+                         f"diffaugment={policy!r} (repeated: {repeated})")
+    ordered = tuple(p for p in POLICIES if p in names)
+    if list(ordered) != names:
+        logging.warning("DiffAugment applies its policies in the order %s, not as given "
+                        "(%s).", ",".join(ordered), ",".join(names))
+    return ordered
 
 
 def uniforms(seed, stream, num):

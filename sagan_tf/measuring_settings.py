@@ -16,6 +16,7 @@ describe poorly; figures to compare with the literature need `--classifier=incep
 import dataclasses
 
 from sagan_tf.data.sources import DATASET_HELP
+from sagan_tf.metrics.hub_download import TIMEOUT_HELP
 from sagan_tf.settings import setting
 
 DEFAULT_CLASSIFIER = "domain"
@@ -41,6 +42,7 @@ class ClassifierSettings:
     offline: bool = setting(
         False, "Never download: a classifier missing from the TF-Hub cache is an error "
         "(also with the environment variable SAGAN_OFFLINE=1).")
+    download_timeout: float | None = setting(None, TIMEOUT_HELP, kind="float")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -7,7 +7,8 @@ record of the holder (host, pid, start time, a random token), written through
 
 A second run refuses and names the holder. A lock left behind by a process that died
 without releasing it (SIGKILL, a lost machine) is stale: on the same host, a holder
-whose pid no longer runs is detected and the lock taken over with a warning; on
+whose pid no longer runs, or runs with another start time than the one recorded
+beside it (a reused pid), is detected and the lock taken over with a warning; on
 another host that cannot be known, so the message says how to clear it
 (`--break_lock`, or deleting the file).
 
@@ -25,7 +26,7 @@ import socket
 import time
 import uuid
 
-from sagan_tf import storage
+from sagan_tf import process_liveness, storage
 
 LOCK_FILE = ".lock"
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class RunLock:
     def __init__(self, model_dir, program="sagan-train", break_lock=False):
         self.path = storage.join(model_dir, LOCK_FILE)
         self.record = dict(host=socket.gethostname(), pid=os.getpid(), program=program,
+                           pid_started=process_liveness.start_time(os.getpid()),
                            started=time.strftime("%Y-%m-%d %H:%M:%S"),
                            token=uuid.uuid4().hex)
         self.break_lock = break_lock
@@ -61,15 +63,16 @@ class RunLock:
         try:
             return json.loads(storage.read_text(self.path))
         except (ValueError, OSError):
-            return {"host": "?", "pid": "?", "program": "?", "started": "?", "token": None}
+            return {"host": "?", "pid": "?", "program": "?", "started": "?", "token": None,
+                    "unreadable": True}
 
     def acquire(self):
         holder = self.holder()
         if holder is not None and not self.break_lock:
             if _is_stale(holder):
                 logger.warning("Taking over the stale lock %s of %s (pid %s on this host "
-                               "no longer runs).", self.path, holder.get("program"),
-                               holder.get("pid"))
+                               "no longer runs, or now names another process).",
+                               self.path, holder.get("program"), holder.get("pid"))
             else:
                 raise RunLockedError(_held_message(self.path, holder))
         elif holder is not None:
@@ -99,18 +102,18 @@ class RunLock:
 
 
 def _is_stale(holder):
-    if holder.get("host") != socket.gethostname() or not isinstance(holder.get("pid"), int):
-        return False
-    try:
-        os.kill(holder["pid"], 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:  # runs, as another user
-        return False
-    return False
+    """Its holder is known gone: a process of this host that no longer runs, or whose
+    pid now names another process (another start time than the one recorded)."""
+    return process_liveness.is_dead_here(holder.get("host"), holder.get("pid"),
+                                         holder.get("pid_started"))
 
 
 def _held_message(path, holder):
+    if holder.get("unreadable"):
+        return (f"The run directory's lock {path} cannot be read (it is not a lock record "
+                "that sagan-train writes: a partial write or a hand edit), so its holder "
+                "is unknown. If no training runs in this model_dir, delete that file or "
+                "pass --break_lock.")
     return (f"The run directory is in use: {path} is held by {holder.get('program', '?')} "
             f"(pid {holder.get('pid', '?')} on host {holder.get('host', '?')}, since "
             f"{holder.get('started', '?')}). Wait for it to finish or stop it; if it is gone "

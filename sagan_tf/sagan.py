@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-from sagan_tf import compat, diff_augment, grad_accumulation, losses, noise
+from sagan_tf import (compat, diff_augment, fit_label_checks, grad_accumulation, losses, noise,
+                      sagan_compile)
 from sagan_tf.layers.label_checks import check_positive_int
 
 
@@ -161,6 +162,11 @@ class SAGAN(keras.Model):
         super().compile(optimizer=g_optimizer, **kwargs)
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.discriminator.trainable_variables)
+
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """`keras.Model.fit`, refusing float labels first (`fit_label_checks`)."""
+        fit_label_checks.check_fit_labels(x, y)
+        return super().fit(x, y, *args, **kwargs)
 
     @property
     def metrics(self):
@@ -359,6 +365,15 @@ class SAGAN(keras.Model):
         config["discriminator"] = keras.saving.deserialize_keras_object(
             config["discriminator"])
         return cls(**config)
+
+    def get_compile_config(self):
+        """What `compile` was given, for `save()` (see `sagan_tf.sagan_compile`)."""
+        return sagan_compile.compile_config(self, super().get_compile_config())
+
+    def compile_from_config(self, config):
+        """Compiles as `get_compile_config` recorded; `keras.models.load_model` then
+        restores the optimizers' state, so the step count and noise streams continue."""
+        self.compile(**sagan_compile.compile_arguments(config))
 
 
 def _loss_scaled(optimizer):

@@ -67,12 +67,27 @@ def write_atomically(path, data):
     try:
         with tf.io.gfile.GFile(tmp, mode) as f:
             f.write(data)
+            f.flush()
+        _fsync(tmp)
         tf.io.gfile.rename(tmp, path, overwrite=True)
     except BaseException:
         if tf.io.gfile.exists(tmp):
             tf.io.gfile.remove(tmp)
         raise
     return path
+
+
+def _fsync(path):
+    """Forces a local file's data to disk before it is renamed into place (a crash then
+    leaves the old file or the new one, never an empty one); other filesystems have no
+    fsync through tf.io.gfile, and their rename or upload is the commit."""
+    if is_remote(path):
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def read_json(path):
@@ -185,6 +200,10 @@ def _check_directory(path, what):
             f.write("x" * 4096)
         remove(probe)
     except (tf.errors.OpError, OSError) as e:
+        try:  # a write that failed (a full disk) leaves no empty probe behind
+            remove(probe)
+        except (tf.errors.OpError, OSError):
+            pass
         raise ValueError(f"{what} is not writable ({_reason(e)}): check its permissions "
                          "and free space.") from None
 

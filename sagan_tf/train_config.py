@@ -129,8 +129,9 @@ class TrainConfig:
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"`{name}` must be a positive integer. Received: {name}={value}")
         for name in ("g_lr", "d_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"`{name}` must be positive. Received: {name}={getattr(self, name)}")
+            if not 0 < getattr(self, name) < float("inf"):
+                raise ValueError(f"`{name}` must be positive and finite. "
+                                 f"Received: {name}={getattr(self, name)}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}. "
                              f"Received: strategy={self.strategy!r}")

@@ -66,7 +66,8 @@ import tensorflow as tf
 from absl import flags, logging
 
 from sagan_tf import metrics, settings, storage
-from sagan_tf.evaluation import EvalSettings, format_results, run_evaluation
+from sagan_tf.metrics import hub_download
+from sagan_tf.evaluation import EvalSettings, finite_results, format_results, run_evaluation
 from sagan_tf.run_dir import RunDir
 
 settings.define_flags(EvalSettings)
@@ -84,11 +85,15 @@ def main(argv):
         if FLAGS.output or (output and storage.isdir(FLAGS.model_dir)):
             storage.check_writable_file(output, "--output")  # before minutes of work
         options = EvalSettings(**{name: FLAGS[name].value for name in _SETTINGS})
+        hub_download.set_download_timeout(options.download_timeout)
         verbose = (1 if sys.stdout.isatty() else 2) if options.progress else 0  # 2: a line per epoch
         results = run_evaluation(options, verbose=verbose)
     except (metrics.ClassifierNotFoundError, OSError, ValueError, tf.errors.OpError) as e:
         logging.debug("sagan-eval failed", exc_info=True)  # The traceback with -v 1.
         sys.exit(f"sagan-eval: error: {e}")
+    bad = finite_results.non_finite(results)
+    if bad:
+        sys.exit(finite_results.message(bad, "sagan-eval"))
     print(format_results(results))
     if output:
         storage.write_json(output, results)

@@ -25,6 +25,7 @@ import tensorflow as tf
 from absl import flags, logging
 
 from sagan_tf import metrics, settings
+from sagan_tf.metrics import hub_download
 from sagan_tf.evaluation.reference_run import ReferenceSettings, write_reference_stats
 
 settings.define_flags(ReferenceSettings)
@@ -38,6 +39,7 @@ def main(argv):
                  "--name=value).")
     try:
         options = ReferenceSettings(**{name: FLAGS[name].value for name in _SETTINGS})
+        hub_download.set_download_timeout(options.download_timeout)
         verbose = (1 if sys.stdout.isatty() else 2) if options.progress else 0
         stats = write_reference_stats(options, verbose=verbose)
     except (metrics.ClassifierNotFoundError, OSError, ValueError, tf.errors.OpError) as e:

@@ -8,6 +8,8 @@ arrays, folders and digits that batch is computed from the step, not reached by
 replaying the run's data (see `sagan_tf.data.pipeline`).
 """
 
+import re
+
 import numpy as np
 import tensorflow as tf
 from absl import logging
@@ -26,12 +28,24 @@ def load(config):
     # TFDS' seeded shuffle buffer draws from (global seed, seed): fix the global one too,
     # so the stream depends on config.seed alone, not on what ran before in the process.
     tf.random.set_seed(config.seed)
-    dataset, info = load_dataset(
-        config.dataset, resolution=config.resolution,
-        global_batch_size=config.examples_per_step, data_dir=config.data_dir,
-        seed=config.seed, random_flip=config.random_flip,
-        train_fraction=config.train_fraction, unconditional=config.unconditional,
-        image_channels=config.image_channels)
+    try:
+        dataset, info = load_dataset(
+            config.dataset, resolution=config.resolution,
+            global_batch_size=config.examples_per_step, data_dir=config.data_dir,
+            seed=config.seed, random_flip=config.random_flip,
+            train_fraction=config.train_fraction, unconditional=config.unconditional,
+            image_channels=config.image_channels)
+    except ValueError as e:
+        held = re.search(r"number of examples \((\d+)\)", str(e))
+        if held is None:
+            raise
+        # Said in the program's flags, not the library's global_batch_size/drop_remainder.
+        raise ValueError(
+            f"One training step takes --batch_size x --d_steps x --grad_accum = "
+            f"{config.batch_size} x {config.d_steps} x {config.grad_accum} = "
+            f"{config.examples_per_step} examples, more than the data {config.dataset!r} "
+            f"holds ({held.group(1)} examples). Lower --grad_accum, --d_steps or "
+            "--batch_size.") from None
     if info.unconditional and config.num_classes is not None:
         raise ValueError(
             f"The data ({config.dataset!r}) has no classes, but the run in "

@@ -27,6 +27,7 @@ import dataclasses
 import math
 
 from sagan_tf import data
+from sagan_tf.metrics import hub_download
 from sagan_tf.evaluation import classifier_choice, generators, protocols, real_data
 from sagan_tf.evaluation import reference_stats
 from sagan_tf.evaluation.generators import EvalError
@@ -146,7 +147,7 @@ def run_evaluation(settings, verbose=1):
             dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
     classifier_classes = num_classes
     if not source.conditional and s.classifier == classifier_choice.DOMAIN:
-        classifier_classes = s.num_classes or _data_classes(dataset, source.resolution,
+        classifier_classes = s.num_classes or data_classes(dataset, source.resolution,
                                                             data_dir)
     classifier, test_accuracy = classifier_choice.load_eval_classifier(
         s.classifier, dataset=dataset, data_dir=data_dir, resolution=source.resolution,
@@ -176,7 +177,7 @@ def run_evaluation(settings, verbose=1):
     return results
 
 
-def _data_classes(dataset, resolution, data_dir):
+def data_classes(dataset, resolution, data_dir):
     """The classes of `dataset`, which a domain classifier learns (an unconditional
     generator has none of its own)."""
     _, info = data.load_dataset(dataset, resolution=resolution, global_batch_size=1,

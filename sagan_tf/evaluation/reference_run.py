@@ -5,6 +5,7 @@ reference file (`sagan_tf.evaluation.reference_stats`)."""
 import dataclasses
 
 from sagan_tf import storage
+from sagan_tf.metrics import hub_download
 from sagan_tf.evaluation import classifier_choice, real_data, reference_stats
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.data.sources import EVAL_SPLITS_HELP
@@ -53,7 +54,7 @@ def write_reference_stats(settings, verbose=1):
                                      s.data_dir, s.seed)
     classifier, _ = classifier_choice.load_eval_classifier(
         s.classifier, dataset=s.dataset, data_dir=s.data_dir, resolution=s.resolution,
-        num_classes=s.num_classes, domain_classifier_path=s.domain_classifier_path,
+        num_classes=_domain_classes(s), domain_classifier_path=s.domain_classifier_path,
         domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir,
         offline=s.offline or None, verbose=verbose)
     stats = reference_stats.compute_reference_stats(
@@ -62,3 +63,11 @@ def write_reference_stats(settings, verbose=1):
         progress=s.progress)
     reference_stats.save_reference_stats(s.output, stats)
     return stats
+
+
+def _domain_classes(s):
+    """--num_classes, else (for --classifier=domain) the classes of the data."""
+    if s.num_classes or s.classifier != classifier_choice.DOMAIN:
+        return s.num_classes
+    from sagan_tf.evaluation.evaluator import data_classes  # noqa: PLC0415 (no cycle)
+    return data_classes(s.dataset, s.resolution, s.data_dir)

@@ -26,6 +26,7 @@ import numpy as np
 from absl import logging
 
 from sagan_tf import storage
+from sagan_tf.evaluation import reference_checks
 from sagan_tf.evaluation.generators import EvalError
 from sagan_tf.metrics.classifier import weights_hash
 from sagan_tf.metrics.streaming import iter_activations
@@ -133,20 +134,19 @@ def load_reference_stats(path):
     """Reads a reference file of `save_reference_stats`, or a TTUR file (`mu`, `sigma`).
 
     Raises:
-        EvalError: if the file is missing, not an `.npz`, or has no `mu` and `sigma`.
+        EvalError: if the file is missing, not an `.npz` (or truncated), has no `mu`
+            and `sigma`, or fails `reference_checks.check_arrays` (shapes, finite
+            values, symmetric `sigma`).
     """
     if not storage.exists(path):
         raise EvalError(f"`--reference={path}`: the file does not exist (write one with "
                         "sagan-fid-stats).")
-    try:
-        with np.load(io.BytesIO(storage.read_bytes(path)), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-    except (ValueError, OSError, EOFError) as e:
-        raise EvalError(f"`--reference={path}` is not a readable .npz file ({e}).") from None
+    arrays = reference_checks.read_npz(path, storage.read_bytes(path))
     missing = [name for name in ("mu", "sigma") if name not in arrays]
     if missing:
         raise EvalError(f"`--reference={path}` has no {missing}: a reference file holds "
                         f"`mu` and `sigma` at least. It holds {sorted(arrays)}.")
+    reference_checks.check_arrays(path, arrays)
     protocol = json.loads(str(arrays["protocol"])) if "protocol" in arrays else {}
     return ReferenceStats(
         mean=arrays["mu"].astype(np.float64).reshape(-1),

@@ -240,3 +240,32 @@ def test_module_arguments_are_checked(kwargs, match):
     g = sagan_tf.build_generator("sagan32", 3, channels=[8, 8, 8], latent_dim=4)
     with pytest.raises(ValueError, match=re.escape(match)):
         GeneratorModule(g, **{"num_classes": 3, **kwargs})
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_z_is_refused_in_the_graph(server, mode, bad):
+    z = np.zeros((2, LATENT_DIM), np.float32)
+    z[1, 5] = bad
+    with pytest.raises(ServingError, match=r"`z` must hold finite numbers \(z ~ N\(0, I\)\)"
+                                           r". Received a z with NaN or inf"):
+        server.predict(request("serving_default", z=z, labels=np.array([0, 1], np.int32)),
+                       mode)
+
+
+def test_a_z_of_rank_1_is_refused_with_the_signatures_message(tiny_module):
+    """TF Serving does not check a request's rank against the SignatureDef, so the
+    graph does: a graph whose z has unknown rank (as the serving graph sees a request)
+    refuses a rank-1 z by name, before anything slices its shape."""
+    @tf.function(input_signature=[tf.TensorSpec(None, tf.float32),
+                                  tf.TensorSpec([None], tf.int32)])
+    def any_rank(z, labels):
+        return tiny_module._checked(z, labels)[0]
+
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match=r"`z` must be \[N, 4\] \(latent_dim = 4\), a batch of rows. "
+                             r"Received a z of rank 1: wrap a single z in a list"):
+        any_rank(tf.zeros([4]), tf.zeros([1], tf.int32))
+    with pytest.raises(tf.errors.InvalidArgumentError, match="must hold finite numbers"):
+        any_rank(tf.constant([[0.0, np.nan, 0.0, 0.0]]), tf.zeros([1], tf.int32))
+    assert any_rank(tf.ones([2, 4]), tf.zeros([2], tf.int32)).shape == (2, 4)

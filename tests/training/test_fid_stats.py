@@ -59,3 +59,16 @@ def test_writes_the_statistics_and_the_protocol(classifier_path, tmp_path):
             stats.protocol["resolution"], stats.protocol["num_images"]) == (
                 "digits", "test", 32, 359)
 
+
+
+def test_a_domain_classifier_on_digits_needs_no_num_classes(tmp_path):
+    """Trained here (one epoch): its class count comes from the data (digits: 10), as
+    sagan-eval takes it."""
+    output = str(tmp_path / "domain.npz")
+    proc = fid_stats("--dataset=digits", "--resolution=32", "--classifier=domain",
+                     f"--domain_classifier_path={tmp_path / 'domain.keras'}",
+                     "--domain_epochs=1", "--num_activations=20",
+                     "--noprogress", f"--output={output}")
+    assert "num_classes" not in proc.stderr, proc.stderr[-2000:]
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert load_reference_stats(output).protocol["num_images"] == 359

@@ -134,7 +134,7 @@ def test_unreadable_files_are_named(tmp_path):
         reference_stats.load_reference_stats(str(tmp_path / "none.npz"))
     bad = tmp_path / "bad.npz"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(EvalError, match="not a readable .npz"):
+    with pytest.raises(EvalError, match="is not an .npz file"):
         reference_stats.load_reference_stats(str(bad))
     buffer = io.BytesIO()
     np.savez(buffer, mean=np.zeros(3))
