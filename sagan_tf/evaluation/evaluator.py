@@ -59,6 +59,11 @@ class EvalSettings:
         50000, "Number of generated (and at most real) images; 50,000 as in the "
         "literature (fid50k_*). FIDs compare only at equal numbers.")
     batch_size: int = setting(100, "Images per generator and classifier call.")
+    quantize_generated: bool = setting(
+        True, "Quantize the generated images to uint8 (round to nearest) before the "
+        "classifier, as real images decoded from files are (StyleGAN, clean-fid), so "
+        "that the figures compare with papers'; --noquantize_generated feeds the "
+        "generator's float images (the JSON's `generated_images` says which).")
     classifier: str = setting(
         "inception", "'inception' (TF-GAN's Inception in the TF-Hub cache), a path to a "
         ".keras file, SavedModel or untarred TF-Hub module, or 'domain' (a CNN trained on "
@@ -115,7 +120,8 @@ def evaluate_source(source, real_batches, classifier, settings, num_classes,
     `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
     """
     evaluate_fn = evaluate_fn or evaluate
-    generate = generators.generate_fn(source, settings.num_samples, settings.seed)
+    generate = generators.generate_fn(source, settings.num_samples, settings.seed,
+                                      quantize=settings.quantize_generated)
     extra = {} if reference is None else dict(reference=reference)
     return evaluate_fn(generate, real_batches, classifier, num_samples=settings.num_samples,
                        batch_size=settings.batch_size, num_classes=num_classes,
@@ -186,7 +192,7 @@ def run_evaluation(settings, verbose=1):
                 else min(counter.count, s.num_samples))
     results.update(
         reference=s.reference, num_samples=s.num_samples, num_real_samples=num_real,
-        batch_size=s.batch_size, seed=s.seed,
+        batch_size=s.batch_size, seed=s.seed, generated_images=generated_images(s),
         num_classes=None if num_classes is None else int(num_classes),
         classifier=classifier.name, classifier_flag=s.classifier,
         classifier_test_accuracy=test_accuracy,
@@ -197,6 +203,12 @@ def run_evaluation(settings, verbose=1):
         checkpoint_step=source.step, use_ema=bool(s.use_ema) if not s.saved_model else None,
         standing_stats=s.standing_stats)
     return results
+
+
+def generated_images(settings):
+    """How the generated images reached the classifier, for the JSON: "uint8" (quantized,
+    as real images) or "float32" (`--noquantize_generated`)."""
+    return "uint8" if settings.quantize_generated else "float32"
 
 
 def _data_classes(dataset, resolution, data_dir):

@@ -14,7 +14,8 @@ from sagan_tf.metrics.streaming import generate_activations
 
 logger = logging.getLogger(__name__)
 
-METRIC_NAMES = ("inception_score", "fid", "kid", "kid_std", "intra_fid",
+METRIC_NAMES = ("inception_score", "inception_score_splits_mean",
+                "inception_score_splits_std", "fid", "kid", "kid_std", "intra_fid",
                 "class_accuracy", "precision", "recall", "density", "coverage")
 
 
@@ -61,7 +62,11 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
 
     Returns:
         A dict of JSON-serialisable values (Python floats, or `None`):
-        - `"inception_score"`: of the fake images;
+        - `"inception_score"`: of the fake images, in one pass (TF-GAN's);
+        - `"inception_score_splits_mean"`, `"inception_score_splits_std"`: the
+          Inception Score as papers report it, mean and std over
+          `scores.DEFAULT_IS_SPLITS` splits (Salimans et al.;
+          `scores.inception_score_splits`); `None` with fewer samples than splits;
         - `"fid"`: between real and fake activations;
         - `"kid"`, `"kid_std"`: KID and its standard error (`None` when all
           samples fit in one KID block, where TF-GAN's standard error is NaN);
@@ -108,6 +113,9 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
     results = dict.fromkeys(METRIC_NAMES)
     results["warnings"] = _rank_warnings(num_real, fake_activations)
     results["inception_score"] = scores.inception_score(fake_logits)
+    if len(fake_logits) >= scores.DEFAULT_IS_SPLITS:
+        (results["inception_score_splits_mean"],
+         results["inception_score_splits_std"]) = scores.inception_score_splits(fake_logits)
     if reference is None:
         results["fid"] = scores.frechet_distance(real_activations, fake_activations)
     else:

@@ -4,7 +4,9 @@ A FID differs with the number of generated images and with the real set, so ever
 is also reported under a name that carries them: `fid50k_train` is the FID of 50,000
 generated images against the `train` split (as BigGAN, StyleGAN and clean-fid name it),
 `kid10k_test`, `precision10k_train`, ... Figures that read no real image name only the
-number of generated images: `is50k` (Inception Score), `class_accuracy50k`. Counts that
+number of generated images: `is50k` (Inception Score in one pass), `is50k_10splits` and
+`is50k_10splits_std` (its mean and std over 10 splits, as papers report it),
+`class_accuracy50k`. Counts that
 are a whole number of thousands are written `<n>k`, others in full (`fid359_test`); the
 split is reduced to letters, digits and `_` (`train[:10%]` -> `train_10`).
 
@@ -15,9 +17,13 @@ classifier are beside them in the JSON (`num_real_samples`, `classifier`, `refer
 
 import re
 
+from sagan_tf.metrics.scores import DEFAULT_IS_SPLITS
+
 # metric -> (prefix, whether it reads the real images)
 _PREFIXES = {
     "inception_score": ("is", False),
+    "inception_score_splits_mean": ("is", False),  # is50k_10splits
+    "inception_score_splits_std": ("is", False),  # is50k_10splits_std
     "fid": ("fid", True),
     "kid": ("kid", True),
     "kid_std": ("kid", True),  # kid10k_test_std
@@ -47,7 +53,9 @@ def protocol_name(metric, num_generated, real_split):
     name = prefix + count_name(num_generated)
     if reads_real:
         name += "_" + split_name(real_split)
-    return name + ("_std" if metric == "kid_std" else "")
+    if metric.startswith("inception_score_splits"):
+        name += f"_{DEFAULT_IS_SPLITS}splits"
+    return name + ("_std" if metric.endswith("_std") else "")
 
 
 def protocol_names(num_generated, real_split):
