@@ -57,8 +57,8 @@ def inception_score_splits(logits, num_splits=DEFAULT_IS_SPLITS):
     `classifier_score_from_logits` on the part, float64), and the result is the mean and
     the population standard deviation (NumPy's `std`, ddof 0) of the part scores. The
     one-pass `inception_score` is another figure (one marginal over all samples): the
-    split mean is lower for the same samples, since each part's marginal is estimated
-    from fewer of them.
+    split mean is usually lower for the same samples, each part's marginal being
+    estimated from fewer of them.
 
     Args:
         logits: array `[num_samples, num_classes]` of pre-softmax logits, in random
