@@ -212,8 +212,10 @@ def test_real_metrics_match_a_recomputation_from_the_best_checkpoint(trained, tm
     labels = np.random.default_rng(SEED).permutation(
         np.arange(num_samples) % NUM_CLASSES).astype(np.int32)
     z = tf.constant(documented_z(SEED, num_samples, Z_DIM))
-    images = restored.ema_generator([z, tf.constant(labels)], training=False)
-    logits, fake = trained.classifier.logits_and_activations(images)
+    images = restored.ema_generator([z, tf.constant(labels)], training=False).numpy()
+    # Quantized to uint8 as real images are (the evaluations' default), by NumPy here.
+    images = np.clip(np.rint((images + np.float32(1)) * np.float32(127.5)), 0, 255)
+    logits, fake = trained.classifier.logits_and_activations(images.astype(np.uint8))
     real = trained.classifier.logits_and_activations(trained.real[0][:num_samples])[1]
     assert best["fid"] == pytest.approx(
         metrics.frechet_distance(real.numpy(), fake.numpy()), rel=1e-4)

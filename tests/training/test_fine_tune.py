@@ -59,10 +59,16 @@ def test_a_fine_tuning_run_starts_from_the_sources_weights(source, tmp_path):
     after = _networks(model_dir, RunDir(model_dir).latest_checkpoint())
     # One Adam step with beta_1 = 0, beta_2 = 0.9 from the source's weights moves each
     # weight by lr sqrt(0.1) |g| / (sqrt(0.1) |g| + eps) <= lr: the run started from them
-    # (a fresh initialisation would be ~0.1 away), and it did train.
+    # (a fresh initialisation would be ~0.1 away), and it did train. The class tables
+    # get a gather's sparse gradient, one slice per example: Keras' Adam adds up the
+    # slices of a repeated label in m and their squares in v, so a row moves by up to
+    # lr sqrt(its count in the batch) <= lr sqrt(batch_size) (measured: 1.41 lr).
     for network, lr in (("generator", config.g_lr), ("discriminator", config.d_lr)):
         moved = {p: np.abs(after[network][p] - v).max() for p, v in before[network].items()}
-        assert max(moved.values()) <= lr * (1 + 1e-3), (network, max(moved.values()))
+        for path, distance in moved.items():
+            bound = lr * (np.sqrt(config.batch_size) if "cbn_" in path or "embed" in path
+                          else 1.0)
+            assert distance <= bound * (1 + 1e-3), (network, path, distance)
         trained = {p for p, d in moved.items() if d > 0}
         if network == "generator":
             assert len(trained) > len(moved) // 2
