@@ -117,17 +117,19 @@ def evaluate_source(source, real_batches, classifier, settings, num_classes,
     `reference` (a `ReferenceStats`; `real_batches` is then not read).
 
     `evaluate_fn` (default `sagan_tf.evaluation.evaluate`) is called with
-    `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
+    `evaluate`'s arguments; tests inject their own. Returns its dict of metrics, with
+    `generated_images`: how the generated images reached the classifier.
     """
     evaluate_fn = evaluate_fn or evaluate
     generate = generators.generate_fn(source, settings.num_samples, settings.seed,
                                       quantize=settings.quantize_generated)
     extra = {} if reference is None else dict(reference=reference)
-    return evaluate_fn(generate, real_batches, classifier, num_samples=settings.num_samples,
-                       batch_size=settings.batch_size, num_classes=num_classes,
-                       seed=settings.seed, compute_intra_fid=settings.intra_fid,
-                       progress=settings.progress,
-                       compute_manifold=settings.precision_recall, **extra)
+    results = evaluate_fn(generate, real_batches, classifier,
+                          num_samples=settings.num_samples, batch_size=settings.batch_size,
+                          num_classes=num_classes, seed=settings.seed,
+                          compute_intra_fid=settings.intra_fid, progress=settings.progress,
+                          compute_manifold=settings.precision_recall, **extra)
+    return {**results, "generated_images": generated_images(settings)}
 
 
 def run_evaluation(settings, verbose=1):
@@ -192,7 +194,7 @@ def run_evaluation(settings, verbose=1):
                 else min(counter.count, s.num_samples))
     results.update(
         reference=s.reference, num_samples=s.num_samples, num_real_samples=num_real,
-        batch_size=s.batch_size, seed=s.seed, generated_images=generated_images(s),
+        batch_size=s.batch_size, seed=s.seed,
         num_classes=None if num_classes is None else int(num_classes),
         classifier=classifier.name, classifier_flag=s.classifier,
         classifier_test_accuracy=test_accuracy,
@@ -206,8 +208,9 @@ def run_evaluation(settings, verbose=1):
 
 
 def generated_images(settings):
-    """How the generated images reached the classifier, for the JSON: "uint8" (quantized,
-    as real images) or "float32" (`--noquantize_generated`)."""
+    """How the generated images reached the classifier, for the JSON (sagan-eval's,
+    eval.jsonl): "uint8" (quantized, as real images) or "float32"
+    (`--noquantize_generated`)."""
     return "uint8" if settings.quantize_generated else "float32"
 
 

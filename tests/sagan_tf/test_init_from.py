@@ -212,3 +212,17 @@ def test_faults_are_refused_before_any_network_is_built(tmp_path):
         init_from.resolve(_config(tmp_path / "new", init_from=prefix))
     with pytest.raises(ValueError, match="pass --init_from too"):
         _config(tmp_path / "new", init_optimizers=True)
+
+
+def test_a_mirrored_run_starts_from_the_sources_weights_on_every_replica(tmp_path):
+    source_config, source, _ = _source(tmp_path)
+    config = init_from.resolve(_config(tmp_path / "new", init_from=source_config.model_dir))
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    with strategy.scope():
+        model = _model(config)
+    init_from.initialize(model, config)  # outside the scope, as sagan-train's fit does
+    expected = _values(source.discriminator)
+    for w in model.discriminator.weights:
+        for replica_value in strategy.experimental_local_results(w.value):
+            np.testing.assert_array_equal(replica_value.numpy(), expected[w.path],
+                                          err_msg=w.path)

@@ -83,6 +83,7 @@ def test_evaluate_source_quantizes_unless_asked_not_to():
                         .preprocess(generate_fn(np.zeros(4, np.int32))).numpy())
             return {}
 
-        evaluation.evaluate_source(_fixed_source(images), None, None, settings, None,
-                                   evaluate_fn=evaluate_fn)
+        results = evaluation.evaluate_source(_fixed_source(images), None, None, settings,
+                                             None, evaluate_fn=evaluate_fn)
         np.testing.assert_allclose(seen[0], expected, rtol=0, atol=1e-7)
+        assert results["generated_images"] == ("uint8" if quantize else "float32")
