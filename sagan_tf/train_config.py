@@ -115,6 +115,17 @@ class TrainConfig:
         None, "Reference statistics (sagan-fid-stats) the evaluations during training "
         "compare with instead of running the classifier over the real images each time.",
         kind="str")
+    init_from: str | None = setting(
+        None, "Fine-tuning: start this new run (step 0) from the G, D and EMA weights of "
+        "another: its run directory (latest checkpoint) or a checkpoint prefix in one "
+        "(<run>/best_fid/ckpt-N). The architecture must be the source's; another class "
+        "count starts only the class tables afresh. See docs/fine_tuning.md.", kind="str")
+    init_optimizers: bool = setting(False, "With --init_from: also restore the source's "
+                                    "Adam moments (default: fresh optimizers).")
+    freeze_d_blocks: int = setting(0, "FreezeD (Mo et al. 2020): D's first K residual "
+                                   "blocks (and the attention between them) do not train.")
+    #: The checkpoint `init_from` resolved to when the run started (sagan_tf.init_from).
+    init_from_checkpoint: str | None = setting(None, "", flag=False)
     num_classes: int | None = setting(None, "", flag=False)
     class_names: tuple = setting((), "", flag=False)
 
@@ -165,6 +176,12 @@ class TrainConfig:
             raise ValueError("An unconditional config has no classes. Received: "
                              f"num_classes={self.num_classes}, class_names="
                              f"{list(self.class_names)[:10]}")
+        if isinstance(self.freeze_d_blocks, bool) or self.freeze_d_blocks < 0:
+            raise ValueError("`freeze_d_blocks` must be a non-negative integer. "
+                             f"Received: freeze_d_blocks={self.freeze_d_blocks}")
+        if self.init_optimizers and not self.init_from:
+            raise ValueError("`init_optimizers` restores the optimizers of `init_from`: "
+                             "pass --init_from too. Received: init_from=None")
         if self.d_steps > noise.MAX_D_STEPS:  # each update of an iteration has a stream
             raise ValueError(f"`d_steps` must be at most {noise.MAX_D_STEPS}. "
                              f"Received: d_steps={self.d_steps}")

@@ -42,9 +42,12 @@ that says how to obtain it.
 
 The metrics are printed and written as JSON to `--output` (default
 `<model_dir>/eval.json`; with `--saved_model` and no `--model_dir`: stdout only):
-one key per row of `sagan_tf.evaluation.METRICS` (`fid`, `kid`, ...; null where not
-computed), the same figures under their protocol names (`fid50k_train`, `is50k`,
-...; printed so) with `protocols` mapping one to the other, and `reference`, `num_samples`,
+one key per row of `sagan_tf.evaluation.METRICS` (`fid`, `kid`, `inception_score` in one
+pass and `inception_score_splits_mean`/`_std` over 10 splits as papers report it, ...; null
+where not computed), the same figures under their protocol names (`fid50k_train`, `is50k`,
+`is50k_10splits`, ...; printed so) with `protocols` mapping one to the other,
+`generated_images` ("uint8": quantized before the classifier as real images are, the
+default; "float32" with `--noquantize_generated`), and `reference`, `num_samples`,
 `num_real_samples`, `batch_size`, `seed`, `num_classes`, `classifier` (its name),
 `classifier_flag`, `classifier_test_accuracy` (domain only), `domain_classifier_path`,
 `dataset`, `real_split`, `resolution`, `model_dir`, `saved_model`, `checkpoint`,

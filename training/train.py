@@ -17,7 +17,7 @@ import sys
 import tensorflow as tf
 from absl import flags, logging
 
-from sagan_tf import cpu, metrics, settings, storage
+from sagan_tf import cpu, init_from, metrics, settings, storage
 from sagan_tf.run_dir import RunDir
 from sagan_tf.run_lock import RunLock
 from sagan_tf.train_config import TrainConfig, resume_config
@@ -64,6 +64,7 @@ def main(argv):
         chief = strategy_lib.is_chief(strategy)
         with RunLock(config.model_dir, break_lock=FLAGS.break_lock) if chief else _NoLock():
             dataset, config = pipeline.load(config)
+            config = init_from.resolve(config)  # the classes are known now
             evaluations = trainer.eval_callback(config) if chief and config.eval_every else None
             model = trainer.build(config, strategy)
             _, stopped_by = trainer.fit(config, strategy, dataset, model, evaluations)

@@ -5,7 +5,7 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf import callbacks as cb
-from sagan_tf import cpu, evaluation, summaries
+from sagan_tf import cpu, evaluation, init_from, summaries
 from sagan_tf.checkpoints import CheckpointWriter
 from sagan_tf.divergence import DivergenceError
 from sagan_tf.models import build_model, compile_model
@@ -22,6 +22,7 @@ def build(config, strategy):
     keras.utils.set_random_seed(config.seed)  # the initial weights
     with strategy.scope():
         model = build_model(config)
+        init_from.freeze_discriminator_blocks(model.discriminator, config.freeze_d_blocks)
         compile_model(model, config)
     return model
 
@@ -45,6 +46,8 @@ def fit(config, strategy, dataset, model, evaluations=None):
     chief = strategy_lib.is_chief(strategy)
     checkpoints = CheckpointWriter(model, config.model_dir, config.keep_checkpoints, chief)
     start = checkpoints.restore_latest()
+    if not start and config.init_from_checkpoint:  # a new fine-tuning run
+        init_from.initialize(model, config)
     _set_learning_rates(model, config)  # the checkpoint restored the saved ones
     logging.info("%s; %s.", strategy_lib.describe(strategy),
                  f"resumed at step {start}" if start else "new run")

@@ -60,6 +60,11 @@ class EvalSettings(ClassifierSettings, RealDataSettings):
     num_samples: int = setting(
         50000, "Number of generated (and at most real) images; 50,000 as in the "
         "literature (fid50k_*). FIDs compare only at equal numbers.")
+    quantize_generated: bool = setting(
+        True, "Quantize the generated images to uint8 (round to nearest) before the "
+        "classifier, as real images decoded from files are (StyleGAN, clean-fid), so "
+        "that the figures compare with papers'; --noquantize_generated feeds the "
+        "generator's float images (the JSON's `generated_images` says which).")
     reference: str | None = setting(
         None, "Reference statistics of the real images (.npz written by sagan-fid-stats, "
         "or a TTUR-style file with mu and sigma: FID only) instead of running the "
@@ -90,16 +95,19 @@ def evaluate_source(source, real_batches, classifier, settings, num_classes,
     `reference` (a `ReferenceStats`; `real_batches` is then not read).
 
     `evaluate_fn` (default `sagan_tf.evaluation.evaluate`) is called with
-    `evaluate`'s arguments; tests inject their own. Returns its dict of metrics.
+    `evaluate`'s arguments; tests inject their own. Returns its dict of metrics, with
+    `generated_images`: how the generated images reached the classifier.
     """
     evaluate_fn = evaluate_fn or evaluate
-    generate = generators.generate_fn(source, settings.num_samples, settings.seed)
+    generate = generators.generate_fn(source, settings.num_samples, settings.seed,
+                                      quantize=settings.quantize_generated)
     extra = {} if reference is None else dict(reference=reference)
-    return evaluate_fn(generate, real_batches, classifier, num_samples=settings.num_samples,
-                       batch_size=settings.batch_size, num_classes=num_classes,
-                       seed=settings.seed, compute_intra_fid=settings.intra_fid,
-                       progress=settings.progress,
-                       compute_manifold=settings.precision_recall, **extra)
+    results = evaluate_fn(generate, real_batches, classifier,
+                          num_samples=settings.num_samples, batch_size=settings.batch_size,
+                          num_classes=num_classes, seed=settings.seed,
+                          compute_intra_fid=settings.intra_fid, progress=settings.progress,
+                          compute_manifold=settings.precision_recall, **extra)
+    return {**results, "generated_images": generated_images(settings)}
 
 
 def run_evaluation(settings, verbose=1):
@@ -175,6 +183,13 @@ def run_evaluation(settings, verbose=1):
         checkpoint_step=source.step, use_ema=bool(s.use_ema) if not s.saved_model else None,
         standing_stats=s.standing_stats)
     return results
+
+
+def generated_images(settings):
+    """How the generated images reached the classifier, for the JSON (sagan-eval's,
+    eval.jsonl): "uint8" (quantized, as real images) or "float32"
+    (`--noquantize_generated`)."""
+    return "uint8" if settings.quantize_generated else "float32"
 
 
 def data_classes(dataset, resolution, data_dir):

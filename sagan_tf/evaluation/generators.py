@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from sagan_tf import noise
+from sagan_tf import grid, noise
 from sagan_tf.checkpoints import checkpoint_step, load_generator
 from sagan_tf.export_base import resolve_saved_model
 
@@ -129,9 +129,15 @@ def from_saved_model(path, num_classes=None):
                            conditional=conditional)
 
 
-def generate_fn(source, num_samples, seed):
+def generate_fn(source, num_samples, seed, quantize=True):
     """The `generate_fn(labels)` of `evaluate`: each call takes the next `len(labels)`
-    rows of `noise.latents(seed, num_samples, z_dim)` (the EVALUATION stream)."""
+    rows of `noise.latents(seed, num_samples, z_dim)` (the EVALUATION stream).
+
+    With `quantize` (the default) the images are returned as uint8, `grid.to_uint8`
+    (round to nearest, clipped, as the export's `images` and a PNG of them), so that
+    the classifier converts them exactly as it converts real images decoded from
+    files (`uint8 / 127.5 - 1`), as StyleGAN and clean-fid do; False keeps the
+    generator's float32 images in [-1, 1]."""
     z = noise.latents(seed, num_samples, source.z_dim, stream=noise.EVALUATION).numpy()
     offset = 0
 
@@ -143,6 +149,7 @@ def generate_fn(source, num_samples, seed):
                              f"{len(z)} images.")
         batch = z[offset:offset + len(labels)]
         offset += len(labels)
-        return np.asarray(source.call(tf.constant(batch), tf.constant(labels)), np.float32)
+        images = np.asarray(source.call(tf.constant(batch), tf.constant(labels)), np.float32)
+        return grid.to_uint8(images) if quantize else images
 
     return generate

@@ -74,6 +74,15 @@ def inception_score(m):
     return {"inception_score": scores.inception_score(m.fake_logits)}
 
 
+def inception_score_splits(m):
+    """Mean and std over `scores.DEFAULT_IS_SPLITS` splits, as papers report it; none with
+    fewer samples than splits."""
+    if len(m.fake_logits) < scores.DEFAULT_IS_SPLITS:
+        return {}
+    mean, std = scores.inception_score_splits(m.fake_logits)
+    return {"inception_score_splits_mean": mean, "inception_score_splits_std": std}
+
+
 def fid(m):
     if m.reference is None:
         return {"fid": scores.frechet_distance(m.real_activations, m.fake_activations)}
@@ -144,7 +153,13 @@ _BOTH = frozenset({CLASSIFIER, REAL})
 
 METRICS = (
     Metric("inception_score", "is", _FAKE, inception_score,
-           "Inception Score of the generated images (Salimans et al. 2016).", shown=True),
+           "Inception Score of the generated images in one pass (TF-GAN's).", shown=True),
+    Metric("inception_score_splits_mean", "is", _FAKE, inception_score_splits,
+           f"Inception Score as papers report it (Salimans et al. 2016): mean over "
+           f"{scores.DEFAULT_IS_SPLITS} splits.", suffix=f"_{scores.DEFAULT_IS_SPLITS}splits"),
+    Metric("inception_score_splits_std", "is", _FAKE, inception_score_splits,
+           f"Standard deviation of the Inception Score over {scores.DEFAULT_IS_SPLITS} splits.",
+           suffix=f"_{scores.DEFAULT_IS_SPLITS}splits_std"),
     Metric("fid", "fid", _BOTH, fid,
            "Frechet distance of the activations (Heusel et al. 2017).", shown=True),
     Metric("kid", "kid", _BOTH, kid,

@@ -55,7 +55,11 @@ def evaluate(generate_fn, real_batches, classifier, num_samples, batch_size,
 
     Returns:
         A dict of JSON-serialisable values (Python floats, or `None`):
-        - `"inception_score"`: of the fake images;
+        - `"inception_score"`: of the fake images, in one pass (TF-GAN's);
+        - `"inception_score_splits_mean"`, `"inception_score_splits_std"`: the
+          Inception Score as papers report it, mean and std over
+          `scores.DEFAULT_IS_SPLITS` splits (Salimans et al.;
+          `scores.inception_score_splits`); `None` with fewer samples than splits;
         - `"fid"`: between real and fake activations;
         - `"kid"`, `"kid_std"`: KID and its standard error (`None` when all
           samples fit in one KID block, where TF-GAN's standard error is NaN);

@@ -4,7 +4,9 @@ A FID differs with the number of generated images and with the real set, so ever
 is also reported under a name that carries them: `fid50k_train` is the FID of 50,000
 generated images against the `train` split (as BigGAN, StyleGAN and clean-fid name it),
 `kid10k_test`, `precision10k_train`, ... Figures that read no real image name only the
-number of generated images: `is50k` (Inception Score), `class_accuracy50k`. Counts that
+number of generated images: `is50k` (Inception Score in one pass), `is50k_10splits` and
+`is50k_10splits_std` (its mean and std over 10 splits, as papers report it),
+`class_accuracy50k`. Counts that
 are a whole number of thousands are written `<n>k`, others in full (`fid359_test`); the
 split is reduced to letters, digits and `_` (`train[:10%]` -> `train_10`).
 

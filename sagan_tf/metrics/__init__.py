@@ -8,7 +8,8 @@ The classifier comes from a local path or the TF-Hub cache, where `tensorflow_hu
 downloads it when missing unless offline (`hub_download`).
 
 Modules:
-- `scores`: `inception_score`, `frechet_distance` (and `frechet_distance_from_moments`
+- `scores`: `inception_score` (one pass; `inception_score_splits`: Salimans' mean and
+  std over 10 splits), `frechet_distance` (and `frechet_distance_from_moments`
   for reference statistics), `kernel_distance`, `intra_fid` on precomputed NumPy arrays.
 - `precision_recall` (Kynkaanniemi et al. 2019) and `density_coverage` (Naeem et al.
   2020): k-nearest-neighbour metrics on the same activations, computed in blocks
@@ -57,6 +58,7 @@ from sagan_tf.metrics.precision_recall import precision_recall
 from sagan_tf.metrics.scores import frechet_distance
 from sagan_tf.metrics.scores import frechet_distance_from_moments
 from sagan_tf.metrics.scores import inception_score
+from sagan_tf.metrics.scores import inception_score_splits
 from sagan_tf.metrics.scores import intra_fid
 from sagan_tf.metrics.scores import kernel_distance
 from sagan_tf.metrics.streaming import compute_activations
@@ -78,6 +80,7 @@ __all__ = [
     "generate_activations",
     "inception_classifier",
     "inception_score",
+    "inception_score_splits",
     "intra_fid",
     "keras_classifier",
     "kernel_distance",

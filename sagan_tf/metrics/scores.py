@@ -7,6 +7,7 @@ function in float64, returning Python floats:
 | function          | TF-GAN function                                          |
 |-------------------|----------------------------------------------------------|
 | `inception_score` | `classifier_score_from_logits`                            |
+| `inception_score_splits` | `classifier_score_from_logits` per split          |
 | `frechet_distance`| `frechet_classifier_distance_from_activations`            |
 | `kernel_distance` | `kernel_classifier_distance_and_std_from_activations`     |
 | `intra_fid`       | `frechet_classifier_distance_from_activations` per class |
@@ -22,6 +23,8 @@ from sagan_tf.metrics.tfgan_eval import load_tfgan_eval
 
 # TF-GAN's default block size for the KID estimator.
 DEFAULT_KID_BLOCK_SIZE = 1024
+# Salimans et al.'s Inception Score splits (improved-gan's `get_inception_score`).
+DEFAULT_IS_SPLITS = 10
 
 
 def inception_score(logits):
@@ -43,6 +46,41 @@ def inception_score(logits):
     logits = as_2d_float64(logits, "logits", min_samples=1)
     score = load_tfgan_eval().classifier_score_from_logits(tf.constant(logits))
     return float(score)
+
+
+def inception_score_splits(logits, num_splits=DEFAULT_IS_SPLITS):
+    """Inception Score as papers report it: mean and std over `num_splits` splits.
+
+    Salimans et al. (2016, improved-gan's `get_inception_score`): the samples are cut in
+    order into `num_splits` parts, part i being rows `[i N // s, (i + 1) N // s)`; each
+    part's score `exp(E_x KL(p(y|x) || p(y)))` has its own marginal p(y) (TF-GAN's
+    `classifier_score_from_logits` on the part, float64), and the result is the mean and
+    the population standard deviation (NumPy's `std`, ddof 0) of the part scores. The
+    one-pass `inception_score` is another figure (one marginal over all samples): the
+    split mean is usually lower for the same samples, each part's marginal being
+    estimated from fewer of them.
+
+    Args:
+        logits: array `[num_samples, num_classes]` of pre-softmax logits, in random
+            order (the parts follow the rows).
+        num_splits: number of parts, at least 1 and at most `num_samples`.
+
+    Returns:
+        `(mean, std)`, Python floats.
+
+    Raises:
+        ValueError: on malformed logits or a `num_splits` outside [1, num_samples].
+    """
+    logits = as_2d_float64(logits, "logits", min_samples=1)
+    num_splits = int(num_splits)
+    if not 1 <= num_splits <= len(logits):
+        raise ValueError(f"`num_splits` must be in [1, num_samples] = [1, {len(logits)}]. "
+                         f"Received: num_splits={num_splits}")
+    score = load_tfgan_eval().classifier_score_from_logits
+    n = len(logits)
+    parts = [float(score(tf.constant(logits[i * n // num_splits:(i + 1) * n // num_splits])))
+             for i in range(num_splits)]
+    return float(np.mean(parts)), float(np.std(parts))
 
 
 def frechet_distance(real_activations, fake_activations):

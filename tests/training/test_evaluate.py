@@ -81,8 +81,10 @@ def regenerated_activations(run, generator):
     labels = np.random.default_rng(SEED).permutation(
         np.arange(NUM_SAMPLES) % NUM_CLASSES).astype(np.int32)
     z = tf.constant(documented_z(SEED, NUM_SAMPLES, Z_DIM))  # sagan_tf.noise's, by SciPy
-    images = generator([z, tf.constant(labels)], training=False)  # One batch, not 4.
-    logits, activations = run.classifier.logits_and_activations(images)
+    images = generator([z, tf.constant(labels)], training=False).numpy()  # One batch, not 4.
+    # Quantized to uint8 as real images are (sagan-eval's default), by NumPy here.
+    images = np.clip(np.rint((images + np.float32(1)) * np.float32(127.5)), 0, 255)
+    logits, activations = run.classifier.logits_and_activations(images.astype(np.uint8))
     return labels, logits.numpy(), activations.numpy()
 
 
@@ -110,6 +112,7 @@ def test_json_holds_the_metrics_and_the_run(run, results):
     # Each figure also under its protocol name: 200 generated images, the test split.
     assert results["protocols"]["fid"] == "fid200_test"
     assert results["protocols"]["inception_score"] == "is200"
+    assert results["is200_10splits"] == results["inception_score_splits_mean"] is not None
     assert results["fid200_test"] == results["fid"]
     assert results["precision200_test"] == results["precision"] is not None
     assert results["reference"] is None
@@ -122,6 +125,10 @@ def test_metrics_equal_a_recomputation_from_regenerated_samples(run, results):
     assert results["fid"] == pytest.approx(metrics.frechet_distance(real, fake), rel=1e-4)
     assert results["inception_score"] == pytest.approx(metrics.inception_score(logits),
                                                        rel=1e-4)
+    mean, std = metrics.inception_score_splits(logits)  # Salimans' 10 splits
+    assert results["inception_score_splits_mean"] == pytest.approx(mean, rel=1e-4)
+    assert results["inception_score_splits_std"] == pytest.approx(std, rel=1e-3, abs=1e-6)
+    assert results["generated_images"] == "uint8"
     accuracy = np.mean(np.argmax(logits, -1) == labels)
     assert abs(results["class_accuracy"] - accuracy) <= 1.0 / NUM_SAMPLES
     # Another seed's samples give another FID: the seed reaches the noise.

@@ -8,6 +8,9 @@ def test_names_carry_the_generated_count_and_the_real_split():
     assert names["fid"] == "fid50k_train" and names["kid"] == "kid50k_train"
     assert names["kid_std"] == "kid50k_train_std"
     assert names["inception_score"] == "is50k"  # reads no real image
+    # Salimans' splits: the number of splits is in the name (scores.DEFAULT_IS_SPLITS).
+    assert names["inception_score_splits_mean"] == "is50k_10splits"
+    assert names["inception_score_splits_std"] == "is50k_10splits_std"
     assert names["class_accuracy"] == "class_accuracy50k"
     assert names["precision"] == "precision50k_train"
     assert protocols.protocol_name("fid", 10000, "test") == "fid10k_test"

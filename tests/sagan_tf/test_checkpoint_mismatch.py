@@ -6,8 +6,8 @@ import os
 
 import pytest
 
-from sagan_tf.run_dir import CheckpointError, RunDir
-from training.checkpointing import CheckpointWriter
+from sagan_tf.checkpoints import CheckpointError, CheckpointWriter
+from sagan_tf.run_dir import RunDir
 
 # edit of config.json -> (the base config's changes, the edit, (the setting the message
 # names, its edited value))
