@@ -123,3 +123,20 @@ def interpolate(z_start, z_end, steps):
     z_end = tf.convert_to_tensor(z_end, tf.float32)
     w = tf.cast(tf.range(steps), tf.float32)[:, None] / float(steps - 1)
     return (1.0 - w) * z_start[None] + w * z_end[None]
+
+
+def rows_per_local_row(grad_accum=1):
+    """Rows of a draw for the whole accumulated global batch per row of one replica's
+    micro-batch: replicas x grad_accum."""
+    return tf.distribute.get_strategy().num_replicas_in_sync * grad_accum
+
+
+def replica_rows(draw, local, micro=0):
+    """This replica's `local` rows of micro-batch `micro` of a draw for the whole
+    accumulated global batch: micro-batch m is rows [m B, (m + 1) B) (B: the global
+    micro-batch), of which replica r takes the r-th share, as it takes its data."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = tf.distribute.get_strategy().num_replicas_in_sync
+    replica_id = ctx.replica_id_in_sync_group if ctx is not None else 0
+    start = (micro * replicas + replica_id) * local
+    return draw[start:start + local]

@@ -4,7 +4,7 @@ import keras
 import tensorflow as tf
 
 from sagan_tf import (compat, diff_augment, fit_label_checks, grad_accumulation, losses, noise,
-                      sagan_compile)
+                      sagan_compile, weight_ema)
 from sagan_tf.layers.label_checks import check_positive_int
 
 
@@ -44,11 +44,8 @@ class SAGAN(keras.Model):
             EMA). Not in the SAGAN paper; BigGAN-style. `sampling_generator()` and
             the export use the EMA weights (`ema_generator`) when present.
         ema_start_step: before this G step the EMA copies G's weights.
-        ema_warmup: the decay warms up as `tf.train.ExponentialMovingAverage` does
-            with `num_updates`: the t-th update after `ema_start_step` uses
-            min(ema_decay, (1 + t) / (10 + t)), so a short run's EMA is not mostly its
-            initial weights (at t = 2,000 the decay is 0.9955 whatever `ema_decay`
-            above it). False: `ema_decay` from the first update (BigGAN's form).
+        ema_warmup: the decay warms up, min(ema_decay, (1 + t) / (10 + t)) at the t-th
+            update (`weight_ema`); False: `ema_decay` from the first (BigGAN's form).
         seed: seed of the noise stream.
         diffaugment: DiffAugment policies (Zhao et al., 2020; not in SAGAN), a
             comma-separated string or names among `diff_augment.POLICIES`: every image
@@ -275,30 +272,13 @@ class SAGAN(keras.Model):
             optimizer.iterations.assign(step + 1)
 
     def ema_decay_at(self, step):
-        """The decay of the EMA update after G step `step` (1-based; 0: a copy before
-        and at `ema_start_step`): `ema_decay`, or with `ema_warmup`
-        min(ema_decay, (1 + t) / (10 + t)) with t = step - ema_start_step."""
-        step = tf.cast(step, "float32")
-        t = step - float(self.ema_start_step)
-        decay = tf.constant(float(self.ema_decay), "float32")
-        if self.ema_warmup:
-            decay = tf.minimum(decay, (1.0 + t) / (10.0 + t))
-        return tf.where(t > 0.0, decay, 0.0)
+        """The EMA's decay after G step `step` (`weight_ema.decay_at`)."""
+        return weight_ema.decay_at(step, self.ema_decay, self.ema_start_step, self.ema_warmup)
 
     def _update_ema(self):
-        """shadow <- decay * shadow + (1 - decay) * w (a copy before `ema_start_step`),
-        decay from `ema_decay_at`.
-
-        Spectral-norm u vectors are copied: they are unit power-iteration estimates.
-        """
-        if self.ema_generator is None:
-            return
-        decay = self.ema_decay_at(self.g_optimizer.iterations)
-        for shadow, w in zip(self.ema_generator.weights, self.generator.weights):
-            if w.path.endswith("sn_u"):
-                shadow.assign(w)
-            else:
-                shadow.assign(decay * shadow + (1.0 - decay) * w)
+        if self.ema_generator is not None:
+            weight_ema.update(self.ema_generator, self.generator,
+                              self.ema_decay_at(self.g_optimizer.iterations))
 
     # -- noise -----------------------------------------------------------------------
 
@@ -309,26 +289,12 @@ class SAGAN(keras.Model):
     def noise(self, labels, k=0, micro=0):
         """z of update k (0: G, 1 + j: D's j-th) of this step, for this replica's slice
         of micro-batch `micro`: rows of `noise.latents(seed, grad_accum * global batch,
-        latent_dim, stream=noise.training_stream(step, k))` (see `_local_rows`)."""
+        latent_dim, stream=noise.training_stream(step, k))` (`noise.replica_rows`)."""
         local = tf.shape(labels)[0]
         stream = noise.training_stream(self.g_optimizer.iterations, k)
-        z = noise.latents(self.seed, local * self._draws_per_row(), self.latent_dim,
-                          stream=stream)
-        return self._local_rows(z, local, micro)
-
-    def _draws_per_row(self):
-        """Rows of a draw for the accumulated global batch per row of a local micro-batch."""
-        return tf.distribute.get_strategy().num_replicas_in_sync * self.grad_accum
-
-    def _local_rows(self, draw, local, micro):
-        """This replica's `local` rows of micro-batch `micro` of a draw for the whole
-        accumulated global batch: micro-batch m is rows [m B, (m + 1) B) (B: the global
-        micro-batch), of which replica r takes the r-th share, as its data."""
-        ctx = tf.distribute.get_replica_context()
-        replicas = tf.distribute.get_strategy().num_replicas_in_sync
-        replica_id = ctx.replica_id_in_sync_group if ctx is not None else 0
-        start = (micro * replicas + replica_id) * local
-        return draw[start:start + local]
+        z = noise.latents(self.seed, local * noise.rows_per_local_row(self.grad_accum),
+                          self.latent_dim, stream=stream)
+        return noise.replica_rows(z, local, micro)
 
     def _augment(self, images, k, fake, micro=0):
         """T(images) of update k (0: G, 1 + j: D's j-th), real or generated, for this
@@ -339,8 +305,9 @@ class SAGAN(keras.Model):
             return images
         local = tf.shape(images)[0]
         stream = noise.augmentation_stream(self.g_optimizer.iterations, k, fake)
-        u = diff_augment.uniforms(self.seed, stream, local * self._draws_per_row())
-        return self.augment(images, self._local_rows(u, local, micro))
+        u = diff_augment.uniforms(self.seed, stream,
+                                  local * noise.rows_per_local_row(self.grad_accum))
+        return self.augment(images, noise.replica_rows(u, local, micro))
 
     # -- sampling --------------------------------------------------------------------
 

@@ -59,3 +59,22 @@ def assert_same_pixels_up_to_ties(pixels, images_float, atol=GENERATOR_ATOL):
     near_tie = to_tie <= atol * 127.5 + 2e-5
     assert not (apart & ~near_tie).any(), (
         f"{int((apart & ~near_tie).sum())} pixels differ away from a rounding tie")
+
+
+#: The bound on how far two replicas' SGD step may be from one device's, relative to the
+#: step: ||w_two - w_one|| / ||w_one - w_before|| over all of a network's weights.
+#: The replicas add the batch's terms in another order (per-replica partial sums, then
+#: the all-reduce; synchronized BN's statistics likewise), and float32 sums of n terms in
+#: two orders differ by about sqrt(n) u of their size (u = 2^-24; at most n u, Higham):
+#: for a D step's 8 x 32 x 32 = 8192 summed positions, 5e-6 typically, 4.9e-4 at most,
+#: and the step chains a few dozen such reductions. Measured on an Intel Sapphire Rapids:
+#: 4.6e-6 (D) and 5.8e-7 (G), and per weight tensor at most 2.0e-5 with oneDNN's AVX-512
+#: kernels and with Eigen's (TF_ENABLE_ONEDNN_OPTS=0), 2.9e-5 with oneDNN's AVX2 ones
+#: (ONEDNN_MAX_CPU_ISA=AVX2). The bug this guards against, replicas whose D steps see
+#: other examples (the batch not reordered), gives 0.74 (D) and 0.030 (G). 1e-3 is 35x
+#: the largest rounding figure and 1/30 of the smallest bug figure. A norm, not the
+#: largest element: one pre-activation within rounding of a ReLU kink flips a single
+#: unit's gradient (an element off by 1e-3 with some noise seeds), and the conv biases
+#: ahead of a batch norm have a zero gradient up to rounding (1e-9), so their own
+#: relative change is noise; neither moves the norm.
+STEP_RTOL = 1e-3
