@@ -84,11 +84,12 @@ def fit_classifier():
     return SVC(kernel="rbf", gamma=0.001, C=10.0).fit(to_digit_features(images), labels)
 
 
-def generated_digits(model_dir, num, seed):
+def generated_digits(model_dir, num, seed, use_ema=True, checkpoint=None, standing_stats=0):
     from sagan_tf import noise
     from sagan_tf.run_dir import RunDir
 
-    generator, config, checkpoint = RunDir(model_dir).load_generator(use_ema=True)
+    generator, config, checkpoint = RunDir(model_dir).load_generator(
+        use_ema=use_ema, checkpoint=checkpoint, standing_stats=standing_stats)
     if not config.num_classes:
         raise SystemExit(f"{model_dir} is an unconditional run: there is no requested "
                          "class to check.")
@@ -108,6 +109,12 @@ def main(argv=None):
     parser.add_argument("--min_accuracy", type=float, default=0.95)
     parser.add_argument("--min_variety", type=float, default=0.0)
     parser.add_argument("--min_coverage", type=float, default=0.0)
+    parser.add_argument("--no_ema", action="store_true",
+                        help="Check G itself instead of its EMA (for studies).")
+    parser.add_argument("--checkpoint", default=None,
+                        help="A checkpoint prefix of the run (default: the latest).")
+    parser.add_argument("--standing_stats", type=int, default=0,
+                        help="N > 0: G's batch-norm statistics from N batches of noise.")
     args = parser.parse_args(argv)
     from sagan_tf.data.digits import digits_arrays
 
@@ -118,7 +125,9 @@ def main(argv=None):
     train, train_labels = digits_arrays("train", resolution=32)
     real_variety, real_coverage, _ = variety_and_coverage(
         to_digit_features(train), train_labels, real, real_labels)
-    images, labels, checkpoint = generated_digits(args.model_dir, args.num, args.seed)
+    images, labels, checkpoint = generated_digits(
+        args.model_dir, args.num, args.seed, use_ema=not args.no_ema,
+        checkpoint=args.checkpoint, standing_stats=args.standing_stats)
     features = to_digit_features(images)
     predicted = classifier.predict(features)
     per_class = {int(c): round(float(np.mean(predicted[labels == c] == c)), 3)

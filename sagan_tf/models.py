@@ -18,6 +18,7 @@ def build_model(config):
                                                  **config.discriminator_overrides)
     return SAGAN(generator, discriminator, ema_decay=config.ema_decay,
                  ema_start_step=config.ema_start_step, ema_warmup=config.ema_warmup,
+                 mode_seeking=config.mode_seeking,
                  seed=config.seed,
                  diffaugment=config.diffaugment,
                  cutout_inside=config.diffaugment_cutout_inside)

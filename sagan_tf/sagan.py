@@ -6,6 +6,7 @@ import tensorflow as tf
 from sagan_tf import (compat, diff_augment, fit_label_checks, grad_accumulation, losses, noise,
                       sagan_compile, weight_ema)
 from sagan_tf.layers.label_checks import check_positive_int
+from sagan_tf.network_pair import check_network_pair
 
 
 @keras.saving.register_keras_serializable(package="sagan_tf")
@@ -46,6 +47,10 @@ class SAGAN(keras.Model):
         ema_start_step: before this G step the EMA copies G's weights.
         ema_warmup: the decay warms up, min(ema_decay, (1 + t) / (10 + t)) at the t-th
             update (`weight_ema`); False: `ema_decay` from the first (BigGAN's form).
+        mode_seeking: weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019;
+            not in SAGAN; `losses.mode_seeking_loss`): the G step's second half of the
+            batch repeats the first half's labels with other z, and G is pushed to draw
+            them apart. 0 (the paper): none.
         seed: seed of the noise stream.
         diffaugment: DiffAugment policies (Zhao et al., 2020; not in SAGAN), a
             comma-separated string or names among `diff_augment.POLICIES`: every image
@@ -59,47 +64,27 @@ class SAGAN(keras.Model):
 
     def __init__(self, generator, discriminator, latent_dim=None, ema_decay=None,
                  ema_start_step=0, seed=0, diffaugment=(), cutout_inside=False,
-                 ema_warmup=True, **kwargs):
+                 ema_warmup=True, mode_seeking=0.0, **kwargs):
         super().__init__(**kwargs)
         self.generator = generator
         self.discriminator = discriminator
         #: Whether G and D take labels (False: unconditional networks).
-        self.conditional = len(generator.inputs) > 1
-        if (len(discriminator.inputs) > 1) != self.conditional:
-            kinds = {True: "a class-conditional", False: "an unconditional"}
-            raise ValueError(
-                "`generator` and `discriminator` must both be class-conditional or both "
-                f"unconditional. Received: {kinds[self.conditional]} generator and "
-                f"{kinds[len(discriminator.inputs) > 1]} discriminator")
+        self.conditional = check_network_pair(generator, discriminator)
         z_width = generator.inputs[0].shape[-1]
         self.latent_dim = check_positive_int(z_width if latent_dim is None else latent_dim,
                                              "latent_dim")
         if z_width is not None and self.latent_dim != z_width:
             raise ValueError(f"`latent_dim` must be the generator's z width, {z_width}. "
                              f"Received: latent_dim={latent_dim}")
-        # G and D must share the class count (of their CBN and embedding layers):
-        # else D learns embedding rows for classes G is never conditioned on, or a
-        # label valid for one fails in the other mid-training. Networks without such
-        # layers (unconditional ones) are not checked.
-        counts = []
-        for net in (generator, discriminator):
-            found, stack = set(), list(net.layers)
-            while stack:
-                layer = stack.pop()
-                if getattr(layer, "num_classes", None) is not None:
-                    found.add(layer.num_classes)
-                stack.extend(getattr(layer, "layers", ()))  # nested models
-            counts.append(", ".join(str(k) for k in sorted(found)))
-        if counts[0] and counts[1] and counts[0] != counts[1]:
-            raise ValueError(
-                "`generator` and `discriminator` must be built for the same number of "
-                f"classes. Received: generator num_classes={counts[0]}, "
-                f"discriminator num_classes={counts[1]}")
         if ema_decay is not None and not 0.0 <= ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1). Received: ema_decay={ema_decay}")
         self.ema_decay = ema_decay
         self.ema_start_step = int(ema_start_step)
         self.ema_warmup = bool(ema_warmup)
+        if not 0.0 <= float(mode_seeking) < float("inf"):
+            raise ValueError("`mode_seeking` must be a finite number >= 0. "
+                             f"Received: mode_seeking={mode_seeking}")
+        self.mode_seeking = float(mode_seeking)
         self.seed = int(seed)
         self.augment = diff_augment.DiffAugment(diffaugment, cutout_inside)
         # The EMA generator: a copy of G whose weights are the moving average.
@@ -245,13 +230,18 @@ class SAGAN(keras.Model):
         return g_loss
 
     def _g_gradients(self, labels, m, global_batch):
-        """L_G's gradient on micro-batch m, and L_G."""
+        """L_G's gradient on micro-batch m, and L_G (+ mode_seeking * L_ms, its share)."""
+        if self.mode_seeking:  # rows i and i + n // 2 of one class for L_ms
+            labels = losses.paired_labels(labels)
         z = self.noise(labels, k=0, micro=m)
         with tf.GradientTape() as tape:
             fake_images = self.generate(z, labels, training=True)
             fake_logits = self.discriminate(
                 self._augment(fake_images, 0, fake=True, micro=m), labels, training=True)
             g_loss = losses.generator_hinge_loss(fake_logits, global_batch)
+            if self.mode_seeking:  # this replica's share, as a per-example term's
+                share = tf.cast(tf.shape(labels)[0], "float32") / global_batch
+                g_loss += self.mode_seeking * share * losses.mode_seeking_loss(fake_images, z)
             scaled = self.g_optimizer.scale_loss(g_loss)
         return tape.gradient(scaled, self.generator.trainable_variables), g_loss
 
@@ -321,6 +311,7 @@ class SAGAN(keras.Model):
                 "discriminator": keras.saving.serialize_keras_object(self.discriminator),
                 "latent_dim": self.latent_dim, "ema_decay": self.ema_decay,
                 "ema_start_step": self.ema_start_step, "ema_warmup": self.ema_warmup,
+                "mode_seeking": self.mode_seeking,
                 "seed": self.seed,
                 "diffaugment": list(self.augment.policy),
                 "cutout_inside": self.augment.cutout_inside}

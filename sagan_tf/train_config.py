@@ -88,6 +88,9 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
                         "sample grids (which show the z of `sagan-sample --seed`).")
     random_flip: bool = setting(False, "Random left-right flips of the data.")
+    mode_seeking: float = setting(
+        0.0, "Weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019; not in "
+        "SAGAN): G draws two z of one class apart (0: none, the paper).")
     diffaugment: str = setting("", "DiffAugment (Zhao et al., 2020; for small datasets): "
                                "comma-separated policies among "
                                f"{','.join(diff_augment.POLICIES)}, applied to every image "
@@ -143,6 +146,9 @@ class TrainConfig:
             if not 0 < getattr(self, name) < float("inf"):
                 raise ValueError(f"`{name}` must be positive and finite. "
                                  f"Received: {name}={getattr(self, name)}")
+        if not 0 <= self.mode_seeking < float("inf"):
+            raise ValueError("`mode_seeking` must be a finite number >= 0. "
+                             f"Received: mode_seeking={self.mode_seeking}")
         if self.strategy not in STRATEGIES:
             raise ValueError(f"`strategy` must be one of {STRATEGIES}. "
                              f"Received: strategy={self.strategy!r}")
