@@ -3,7 +3,8 @@ import pytest
 import tensorflow as tf
 
 from reference import hinge_d, hinge_g
-from sagan_tf.losses import discriminator_hinge_loss, generator_hinge_loss
+from sagan_tf.losses import (MODE_SEEKING_EPS, discriminator_hinge_loss, generator_hinge_loss,
+                             mode_seeking_loss, paired_labels)
 
 
 def _logits(n, seed):
@@ -97,3 +98,32 @@ def test_global_batch_size_under_mirrored_strategy(sizes):
     d, g = step(values)
     np.testing.assert_allclose(float(d), hinge_d(real, fake), rtol=1e-6)
     np.testing.assert_allclose(float(g), hinge_g(fake), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("n", [2, 7, 16])
+def test_mode_seeking_loss_is_msgan_formula_over_the_half_pairs(n):
+    rng = np.random.default_rng(n)
+    images = rng.uniform(-1, 1, (n, 4, 4, 3)).astype("float32")
+    z = rng.normal(size=(n, 5)).astype("float32")
+    h = n // 2  # an odd last row has no partner and is not read
+    expected = 1.0 / (np.abs(images[:h] - images[h:2 * h]).mean()
+                      / np.abs(z[:h] - z[h:2 * h]).mean() + MODE_SEEKING_EPS)
+    np.testing.assert_allclose(float(mode_seeking_loss(images, z)), expected, rtol=1e-5)
+
+
+def test_mode_seeking_loss_is_largest_for_identical_images_and_falls_with_their_gap():
+    z = np.random.default_rng(0).normal(size=(8, 5)).astype("float32")
+    same = np.zeros((8, 2, 2, 1), "float32")
+    assert float(mode_seeking_loss(same, z)) == pytest.approx(1.0 / MODE_SEEKING_EPS)
+    apart = same.copy()
+    apart[4:] = 0.5
+    further = same.copy()
+    further[4:] = 1.0
+    assert float(mode_seeking_loss(further, z)) < float(mode_seeking_loss(apart, z))
+
+
+@pytest.mark.parametrize("labels,expected", [([1, 2, 3, 4], [1, 2, 1, 2]),
+                                             ([1, 2, 3, 4, 5], [1, 2, 1, 2, 5]),
+                                             ([7], [7])])
+def test_paired_labels_repeat_the_first_half(labels, expected):
+    assert paired_labels(tf.constant(labels)).numpy().tolist() == expected

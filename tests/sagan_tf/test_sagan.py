@@ -51,10 +51,10 @@ def _networks(synchronized_bn=False, init_seed=0):
 
 
 def _model(optimizer="sgd", ema_decay=None, ema_start_step=0, d_steps=1, ema_warmup=True,
-           **net_kwargs):
+           mode_seeking=0.0, **net_kwargs):
     g, d = _networks(**net_kwargs)
     model = SAGAN(g, d, ema_decay=ema_decay, ema_start_step=ema_start_step, seed=SEED,
-                  ema_warmup=ema_warmup)
+                  ema_warmup=ema_warmup, mode_seeking=mode_seeking)
     if optimizer == "sgd":
         model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR),
                       d_steps_per_g_step=d_steps)
@@ -92,9 +92,11 @@ def _sgd(net, grads, lr):
         w.assign(w - lr * tf.convert_to_tensor(g))  # CBN gains: IndexedSlices
 
 
-def _hand_step(g, d, images, labels, step, d_steps=1):
+def _hand_step(g, d, images, labels, step, d_steps=1, mode_seeking=0.0):
     """One SAGAN iteration on the copies g and d by hand; returns (L_D of the last D
-    step, L_G). Each D step takes its own slice of the batch and noise stream 1 + k."""
+    step, L_G). Each D step takes its own slice of the batch and noise stream 1 + k.
+    With `mode_seeking`, G's batch is the first half of its labels twice, and L_G adds
+    mode_seeking / (mean|x_i - x_i+h| / mean|z_i - z_i+h| + 1e-5) (MSGAN)."""
     real_chunks = [tf.constant(c) for c in np.split(images.numpy(), d_steps)]
     label_chunks = [tf.constant(c) for c in np.split(labels.numpy(), d_steps)]
     for k in range(d_steps):
@@ -105,10 +107,19 @@ def _hand_step(g, d, images, labels, step, d_steps=1):
             fake_logits = d([fake, label_chunks[k]], training=True)
             d_loss = _hinge_d(real_logits, fake_logits)
         _sgd(d, tape.gradient(d_loss, d.trainable_variables), D_LR)
-    n = len(label_chunks[-1])
+    g_labels = label_chunks[-1].numpy()
+    n, h = len(g_labels), len(g_labels) // 2
+    if mode_seeking:
+        g_labels = np.concatenate([g_labels[:h], g_labels[:h], g_labels[2 * h:]])
+    g_labels = tf.constant(g_labels)
+    z = _z(n, step, 0)
     with tf.GradientTape() as tape:
-        fake = g([_z(n, step, 0), label_chunks[-1]], training=True)
-        g_loss = -tf.reduce_mean(d([fake, label_chunks[-1]], training=True))
+        fake = g([z, g_labels], training=True)
+        g_loss = -tf.reduce_mean(d([fake, g_labels], training=True))
+        if mode_seeking:
+            ratio = (tf.reduce_mean(tf.abs(fake[:h] - fake[h:])) /
+                     tf.reduce_mean(tf.abs(z[:h] - z[h:])))
+            g_loss += mode_seeking / (ratio + 1e-5)
     _sgd(g, tape.gradient(g_loss, g.trainable_variables), G_LR)
     return float(d_loss), float(g_loss)
 
@@ -118,14 +129,14 @@ def _assert_same_weights(actual, expected, rtol=1e-5, atol=2e-6):
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=rtol, atol=atol, err_msg=a.path)
 
 
-@pytest.mark.parametrize("d_steps", [1, 2])
-def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps):
-    model = _model(d_steps=d_steps)
+@pytest.mark.parametrize("d_steps,mode_seeking", [(1, 0.0), (2, 0.0), (1, 0.5)])
+def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps, mode_seeking):
+    model = _model(d_steps=d_steps, mode_seeking=mode_seeking)
     g, d = _copy(model.generator), _copy(model.discriminator)
     d0 = [w.numpy() for w in d.trainable_variables]
     for step in range(2):
         images, labels = _batch(8 * d_steps, seed=step)
-        d_loss, g_loss = _hand_step(g, d, images, labels, step, d_steps)
+        d_loss, g_loss = _hand_step(g, d, images, labels, step, d_steps, mode_seeking)
         logs = model.train_step((images, labels))
         model.reset_metrics()
         np.testing.assert_allclose(float(logs["d_loss"]), d_loss, rtol=1e-5)

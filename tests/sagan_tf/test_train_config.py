@@ -96,6 +96,8 @@ def test_only_run_independent_settings_are_resumable():
     (dict(strategy="tpu"), "strategy"),
     (dict(d_steps=16), "at most 15"),
     (dict(ema_decay=1.0), "ema_decay"),
+    (dict(mode_seeking=-1.0), r"`mode_seeking` must be a finite number >= 0. Received: mode_seeking=-1.0"),
+    (dict(mode_seeking=float("inf")), r"mode_seeking=inf"),
 ])
 def test_invalid_settings_are_rejected_with_the_setting_named(changes, match):
     with pytest.raises(ValueError, match=match):
