@@ -55,10 +55,12 @@ class TrainConfig:
                               "applies them once (effective batch grad_accum x "
                               "batch_size; batch-norm statistics per micro-batch, as in "
                               "BigGAN).")
-    g_lr: float = setting(1e-4, "Generator Adam learning rate (TTUR: 1e-4; may be "
-                          "lowered on resume, e.g. after a divergence).")
-    d_lr: float = setting(4e-4, "Discriminator Adam learning rate (TTUR: 4e-4; may be "
-                          "lowered on resume).")
+    g_lr: float | None = setting(None, "Generator Adam learning rate (default: the "
+                                 "preset's, else TTUR's 1e-4; may be lowered on resume, "
+                                 "e.g. after a divergence).", kind="float")
+    d_lr: float | None = setting(None, "Discriminator Adam learning rate (default: the "
+                                 "preset's, else TTUR's 4e-4; may be lowered on resume).",
+                                 kind="float")
     beta1: float = setting(0.0, "Adam beta_1 of both optimizers (SAGAN: 0).")
     beta2: float = setting(0.9, "Adam beta_2 of both optimizers (SAGAN: 0.9).")
     ema_decay: float | None = setting(0.999, "Decay of the generator's weight EMA used for "
@@ -88,9 +90,10 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
                         "sample grids (which show the z of `sagan-sample --seed`).")
     random_flip: bool = setting(False, "Random left-right flips of the data.")
-    mode_seeking: float = setting(
-        0.0, "Weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019; not in "
-        "SAGAN): G draws two z of one class apart (0: none, the paper).")
+    mode_seeking: float | None = setting(
+        None, "Weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019; not in "
+        "SAGAN): G draws two z of one class apart (default: the preset's, else 0: none, "
+        "the paper).", kind="float")
     diffaugment: str = setting("", "DiffAugment (Zhao et al., 2020; for small datasets): "
                                "comma-separated policies among "
                                f"{','.join(diff_augment.POLICIES)}, applied to every image "
@@ -133,6 +136,13 @@ class TrainConfig:
     class_names: tuple = setting((), "", flag=False)
 
     def __post_init__(self):
+        if self.preset not in presets.PRESETS:
+            raise ValueError(f"Unknown preset. Received: preset={self.preset!r}. "
+                             f"Available: {sorted(presets.PRESETS)}")
+        # Unset training settings take the preset's defaults (presets.training_settings).
+        for name, value in presets.training_settings(self.preset).items():
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, value)
         if not self.model_dir:
             raise ValueError("`model_dir` must be set (the run's directory). "
                              f"Received: model_dir={self.model_dir!r}")
@@ -158,9 +168,6 @@ class TrainConfig:
         if self.ema_decay is not None and not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"`ema_decay` must be in [0, 1) or None. "
                              f"Received: ema_decay={self.ema_decay}")
-        if self.preset not in presets.PRESETS:
-            raise ValueError(f"Unknown preset. Received: preset={self.preset!r}. "
-                             f"Available: {sorted(presets.PRESETS)}")
         for field, network in NETWORKS.items():
             presets.network_settings(self.preset, network, getattr(self, field))  # key check
         channels = [presets.network_settings(self.preset, network, getattr(self, field))[

@@ -3,6 +3,7 @@ import re
 
 import pytest
 
+from sagan_tf import presets
 from sagan_tf.presets import PRESETS
 from sagan_tf.run_dir import RunDir
 from sagan_tf.models import build_model
@@ -131,3 +132,17 @@ def test_unconditional_configs_have_no_classes_and_build_networks_without_labels
     assert not model.conditional and [t.name for t in model.generator.inputs] == ["z"]
     with pytest.raises(ValueError, match="An unconditional config has no classes"):
         config.replace(num_classes=10)
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_unset_training_settings_take_the_presets_and_a_given_one_wins(preset, tmp_path):
+    expected = presets.training_settings(preset)
+    config = TrainConfig(model_dir=str(tmp_path), preset=preset)
+    assert {k: getattr(config, k) for k in expected} == expected
+    given = TrainConfig(model_dir=str(tmp_path), preset=preset, g_lr=5e-5, mode_seeking=0.0)
+    assert given.g_lr == 5e-5 and given.mode_seeking == 0.0
+    # The saved config holds the values the run used, so a resume does not depend on
+    # the preset's defaults of a later version.
+    again = TrainConfig.from_json(config.to_json())
+    assert {k: getattr(again, k) for k in expected} == expected
+    assert json.loads(config.to_json())["g_lr"] == expected["g_lr"]
