@@ -15,6 +15,7 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf.data import load_dataset, resume_dataset
+from sagan_tf.data.checks import ChannelsError
 from sagan_tf.data.pipeline import CROPS
 
 
@@ -36,6 +37,14 @@ def load(config):
             seed=config.seed, random_flip=config.random_flip,
             train_fraction=config.train_fraction, unconditional=config.unconditional,
             image_channels=config.image_channels, crop=config.crop)
+    except ChannelsError as e:  # said in the program's flags, not image_channels=
+        c, n = e.found, config.image_channels
+        convert = " (or 1 or 3: the images made grey or RGB)" if c in (1, 3, 4) else ""
+        raise ValueError(
+            "`--g_image_channels` and `--d_image_channels` must be the channel count of "
+            f"the images in {config.dataset!r}: pass --g_image_channels={c} "
+            f"--d_image_channels={c}{convert}. Received: --g_image_channels={n} "
+            f"--d_image_channels={n} for images of {c} channels.") from None
     except ValueError as e:
         held = re.search(r"number of examples \((\d+)\)", str(e))
         if held is None:

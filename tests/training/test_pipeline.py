@@ -158,3 +158,20 @@ def test_crop_reaches_the_data(tiny, tmp_path):
     assert not np.allclose(centred[0], images[0], atol=0.1)
     with pytest.raises(ValueError, match=r"`crop` must be one of"):
         config.replace(crop="fit")
+
+
+def test_a_numpy_file_of_other_channels_is_refused_naming_the_flags(tiny, tmp_path):
+    path = str(tmp_path / "bands.npz")
+    np.savez(path, images=np.zeros((8, 32, 32, 6), np.uint8), labels=np.arange(8) % 2)
+    config = tiny.config(tmp_path / "run", dataset=path, num_classes=None, class_names=(),
+                         batch_size=4)
+    with pytest.raises(ValueError, match=r"`--g_image_channels` and `--d_image_channels` "
+                                         r"must be the channel count of the images in "
+                                         r".*bands\.npz.*: pass --g_image_channels=6 "
+                                         r"--d_image_channels=6\. Received: "
+                                         r"--g_image_channels=3 --d_image_channels=3"):
+        pipeline.load(config)
+    six = dict(channels=[16, 16, 16], image_channels=6)
+    dataset, filled = pipeline.load(config.replace(
+        generator_overrides=six, discriminator_overrides={**six, "channels": [16] * 4}))
+    assert filled.num_classes == 2 and next(iter(dataset))[0].shape == (4, 32, 32, 6)
