@@ -9,7 +9,7 @@ import dataclasses
 import json
 
 from sagan_tf import diff_augment, noise, presets
-from sagan_tf.data import sources
+from sagan_tf.data import pipeline, sources
 from sagan_tf.measuring_settings import CLASSIFIER_HELP, DEFAULT_CLASSIFIER
 from sagan_tf.settings import setting
 
@@ -90,6 +90,11 @@ class TrainConfig:
     seed: int = setting(0, "Seed of the initial weights, the data order, the noise and the "
                         "sample grids (which show the z of `sagan-sample --seed`).")
     random_flip: bool = setting(False, "Random left-right flips of the data.")
+    crop: str = setting("center", "How images that are not square become squares: "
+                        + "; ".join(f"{name}: {text.format(resolution='the resolution')}"
+                                    for name, text in pipeline.CROPS.items())
+                        + ". Square images are only resized.",
+                        choices=tuple(pipeline.CROPS))
     mode_seeking: float | None = setting(
         None, "Weight of MSGAN's mode-seeking term in G's loss (Mao et al. 2019; not in "
         "SAGAN): G draws two z of one class apart (default: the preset's, else 0: none, "
@@ -177,6 +182,7 @@ class TrainConfig:
                              "`d_image_channels` must be equal. Received: "
                              f"g_image_channels={channels[0]}, d_image_channels={channels[1]}")
         diff_augment.parse_policy(self.diffaugment)  # names check
+        pipeline.check_crop(self.crop)
         if not 0.0 < self.train_fraction <= 1.0:
             raise ValueError("`train_fraction` must be in (0, 1]. "
                              f"Received: train_fraction={self.train_fraction}")

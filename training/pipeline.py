@@ -15,6 +15,8 @@ import tensorflow as tf
 from absl import logging
 
 from sagan_tf.data import load_dataset, resume_dataset
+from sagan_tf.data.checks import ChannelsError
+from sagan_tf.data.pipeline import CROPS
 
 
 def load(config):
@@ -34,7 +36,15 @@ def load(config):
             global_batch_size=config.examples_per_step, data_dir=config.data_dir,
             seed=config.seed, random_flip=config.random_flip,
             train_fraction=config.train_fraction, unconditional=config.unconditional,
-            image_channels=config.image_channels)
+            image_channels=config.image_channels, crop=config.crop)
+    except ChannelsError as e:  # said in the program's flags, not image_channels=
+        c, n = e.found, config.image_channels
+        convert = " (or 1 or 3: the images made grey or RGB)" if c in (1, 3, 4) else ""
+        raise ValueError(
+            "`--g_image_channels` and `--d_image_channels` must be the channel count of "
+            f"the images in {config.dataset!r}: pass --g_image_channels={c} "
+            f"--d_image_channels={c}{convert}. Received: --g_image_channels={n} "
+            f"--d_image_channels={n} for images of {c} channels.") from None
     except ValueError as e:
         held = re.search(r"number of examples \((\d+)\)", str(e))
         if held is None:
@@ -61,11 +71,10 @@ def load(config):
             f"on {config.num_classes} classes {list(config.class_names)[:10]}: the model "
             "cannot continue on other classes. Use the run's data or another --model_dir.")
     logging.info("Data %r: %d examples in %s, %dx%d pixels (images of other sizes or "
-                 "shapes: the shorter side resized to %d, bilinear and antialiased, then "
-                 "center-cropped to a square).", config.dataset,
+                 "shapes, --crop=%s: %s).", config.dataset,
                  info.num_examples, "no classes (unconditional)" if info.unconditional
                  else f"{info.num_classes} classes", config.resolution, config.resolution,
-                 config.resolution)
+                 config.crop, CROPS[config.crop].format(resolution=config.resolution))
     return dataset, config.replace(num_classes=info.num_classes,
                                    class_names=tuple(info.class_names),
                                    unconditional=info.unconditional)

@@ -130,10 +130,11 @@ def eval_callback(config):
     policy = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy("float32")
     try:
+        read = evaluation.real_data.read_as(config)  # real images as the run saw them
         classifier, _ = evaluation.load_eval_classifier(
             config.eval_classifier, dataset=config.dataset, data_dir=config.data_dir,
             resolution=config.resolution, num_classes=config.num_classes,
-            domain_classifier_path=RunDir(config.model_dir).domain_classifier)
+            domain_classifier_path=RunDir(config.model_dir).domain_classifier, **read)
         settings = evaluation.EvalSettings(num_samples=config.eval_num_samples)
         reference, real = None, None
         if config.eval_reference:  # checked now, not after training a while
@@ -141,7 +142,8 @@ def eval_callback(config):
             evaluation.check_reference(reference, classifier, config.resolution)
         else:
             real = evaluation.real_batches(config.dataset, config.resolution,
-                                           settings.batch_size, data_dir=config.data_dir)
+                                           settings.batch_size, data_dir=config.data_dir,
+                                           **read)
     finally:
         keras.mixed_precision.set_global_policy(policy)
     return cb.EvalCallback(classifier, real, config.num_classes, config.model_dir,

@@ -24,6 +24,9 @@ Sources, chosen by the type and value of `source`:
   shape `[N, H, W]` or `[N, H, W, C]` with C in {1, 3, 4}; labels integers of shape `[N]`.
   `uint8` images hold 0..255; floating-point images need `value_range=(0, 1)` or
   `value_range=(-1, 1)` to say what they hold. Other dtypes are rejected.
+* a `.npy` or `.npz` file (a str or os.PathLike, local or a URL): an images array
+  (`np.save`, no classes), or `images` with optional `labels` and `value_range`
+  (`np.savez`), read with `allow_pickle=False` and served as arrays are.
 * any other string: a TensorFlow Datasets name, as `tfds.builder` takes it
   ("name", "name:1.2.3", "name/config"), read from `data_dir`. The dataset must have an
   image feature and a `tfds.features.ClassLabel` feature. Nothing is downloaded unless
@@ -31,14 +34,15 @@ Sources, chosen by the type and value of `source`:
 
 Images that are not `resolution x resolution` are resized so that their shorter side is
 `resolution` (bilinear, antialiased: `tf.image.resize(..., method="bilinear", antialias=True)`,
-which equals plain bilinear interpolation when enlarging), then center-cropped to a square.
-Square images are thus resized only.
+which equals plain bilinear interpolation when enlarging), then center-cropped to a square
+(`crop="center"`), or their longer side resized and the square padded with copies of the
+edge pixels (`crop="none"`). Square images are thus resized only.
 
 `resume_dataset(dataset, start_batch)` gives the batches of such a dataset from batch
 `start_batch` on, computed rather than replayed for arrays, folders and digits.
 
 Modules: `dataset` (`load_dataset`), `dataset_info` (`DatasetInfo`), one per source
-(`digits`, `folder`, `arrays`, `tfds_source`), `pipeline` (the batched pipeline and the
+(`digits`, `folder`, `arrays`, `numpy_file`, `tfds_source`), `sources` (their table), `pipeline` (the batched pipeline and the
 image conversions every source shares) and `checks` (argument checks).
 """
 

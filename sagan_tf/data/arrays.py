@@ -8,14 +8,15 @@ or None (unconditional data: every label is 0 and there are no classes).
 import numpy as np
 import tensorflow as tf
 
-from sagan_tf.data import pipeline
+from sagan_tf.data import checks, pipeline
 
 
 def check_arrays(images, labels, value_range, num_classes, image_channels=3):
     """Validates images and labels. Returns `(images [N, H, W, C], int32 labels,
     value_range, num_classes)`, float images as float32, `num_classes` defaulting to the
     largest label + 1. Without labels (None): labels of 0 and num_classes None. C must be
-    1, 3 or 4 (RGBA), or `image_channels` (multispectral bands kept as they are)."""
+    1, 3 or 4 (RGBA), or `image_channels` (multispectral bands kept as they are), and
+    `image_channels` 1, 3 or C (`pipeline.to_channels`); else `checks.ChannelsError`."""
     if images.ndim not in (3, 4):
         raise ValueError("Images must have shape [N, H, W] or [N, H, W, C]. Received an "
                          f"array of rank {images.ndim} with shape {images.shape}.")
@@ -23,9 +24,15 @@ def check_arrays(images, labels, value_range, num_classes, image_channels=3):
         images = images[..., None]
     n, h, w, c = images.shape
     if c not in (1, 3, 4, image_channels):
-        raise ValueError("Images must have 1 (gray), 3 (RGB) or 4 (RGBA) channels, or "
-                         f"image_channels={image_channels}. Received shape {images.shape}; "
-                         f"pass image_channels={c} for {c}-band images.")
+        raise checks.ChannelsError(
+            "Images must have 1 (gray), 3 (RGB) or 4 (RGBA) channels, or "
+            f"image_channels={image_channels}. Received shape {images.shape}; "
+            f"pass image_channels={c} for {c}-band images.", found=c)
+    if image_channels not in (1, 3, c):
+        raise checks.ChannelsError(
+            f"`image_channels={image_channels}` needs images of {image_channels} channels. "
+            f"Received images of {c} channels; pass image_channels={c} (or 1 or 3 to "
+            "convert them to grey or RGB).", found=c)
     if n == 0 or h == 0 or w == 0:
         raise ValueError(f"Images must not be empty. Received shape {images.shape}.")
     images, value_range = _check_values(images, value_range)

@@ -5,6 +5,15 @@ Each raises a `ValueError` in Keras style: what is wrong, then `Received: name=v
 
 import operator
 
+
+class ChannelsError(ValueError):
+    """Images of `found` channels that the `image_channels` asked for cannot be made
+    of (the programs say which of their flags to pass)."""
+
+    def __init__(self, message, found):
+        super().__init__(message)
+        self.found = found
+
 #: Splits accepted for folders and arrays, which have no splits: both mean all examples.
 WHOLE_SPLITS = ("train", "all")
 
@@ -49,8 +58,9 @@ def check_source_arguments(kind, *, labels, value_range, image_key, label_key):
     if kind != "arrays" and labels is not None:
         raise ValueError("`labels` is only used when `source` is an images array; "
                          f"got labels with a {kind} source.")
-    if kind != "arrays" and value_range is not None:
-        raise ValueError("`value_range` is only used when `source` is NumPy arrays; "
+    if kind not in ("arrays", "numpy_file") and value_range is not None:
+        raise ValueError("`value_range` is only used when `source` is NumPy arrays or a "
+                         "NumPy file; "
                          f"got value_range={value_range!r} with a {kind} source.")
     if kind != "tfds" and (image_key is not None or label_key is not None):
         raise ValueError("`image_key` and `label_key` are only used for TFDS datasets.")

@@ -20,7 +20,8 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
                  random_flip=False, drop_remainder=True, repeat=True, on_corrupt="skip",
                  num_classes=None, value_range=None, image_key=None, label_key=None,
                  unconditional=False,
-                 validate_images=True, train_fraction=1.0, image_channels=3):
+                 validate_images=True, train_fraction=1.0, image_channels=3,
+                 crop="center"):
     """Builds a batched, shuffled, prefetched dataset of `(images, labels)`.
 
     The pipeline is: shuffle -> repeat -> read/decode, resize, scale to [-1, 1] (parallel) ->
@@ -78,6 +79,11 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
         image_channels: channels of the images the dataset yields: 3 (RGB, the
             default: grey repeated, alpha dropped), 1 (grey: the BT.601 luma of colour
             images), or another count for arrays of that many bands (kept as they are).
+        crop: how an image that is not square becomes one (`pipeline.CROPS`):
+            `"center"` (default) resizes its shorter side to `resolution` and cuts a
+            centred square; `"none"` resizes its longer side to `resolution` (the
+            aspect ratio kept) and pads the rest of the square with copies of the edge
+            pixels. Square images come out the same either way.
         train_fraction: Digits only, `split="train"`: keep this fraction of each class
             of the training split (a fixed subset, `digits.digits_train_subset`); 1 (the
             default) keeps all. Other sources refuse any other value.
@@ -98,6 +104,7 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
     global_batch_size = checks.positive_int(global_batch_size, "global_batch_size")
     shuffle_buffer = checks.positive_int(shuffle_buffer, "shuffle_buffer")
     checks.check_on_corrupt(on_corrupt)
+    pipeline.check_crop(crop)
     if seed is not None:
         seed = checks.as_int(seed, "seed")
     if num_classes is not None:
@@ -134,7 +141,7 @@ def load_dataset(source, *, resolution, global_batch_size, split="train", data_d
     dataset = pipeline.build_pipeline(
         source_ds, resolution=resolution, global_batch_size=global_batch_size,
         shuffle=shuffle, seed=seed, random_flip=random_flip, drop_remainder=drop_remainder,
-        repeat=repeat, image_channels=image_channels)
+        repeat=repeat, image_channels=image_channels, crop=crop)
     info = DatasetInfo(num_classes=None if n_classes is None else int(n_classes),
                        num_examples=int(num_examples), class_names=tuple(class_names),
                        image_shape=(resolution, resolution, image_channels),

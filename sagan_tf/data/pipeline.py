@@ -2,8 +2,9 @@
 
 A source module describes its data as a `_Source` (made with `index_source` or
 `streamed_source`): raw elements and how to turn one into an example. `build_pipeline`
-orders the examples (shuffled epochs), turns them into examples and resizes them
-(`resize_center_crop`), flips, batches and prefetches; `resume_dataset` gives the same
+orders the examples (shuffled epochs), turns them into examples and resizes them to
+squares (`resize_to_square`: `crop="center"` or `"none"`, `CROPS`), flips, batches and
+prefetches; `resume_dataset` gives the same
 batches from any batch on.
 
 Index sources (arrays, folders, digits) are random access, so their whole stream is a
@@ -80,16 +81,17 @@ _RESUMABLE = weakref.WeakKeyDictionary()
 
 
 def build_pipeline(src, *, resolution, global_batch_size, shuffle, seed, random_flip,
-                   drop_remainder, repeat, start_batch=0, image_channels=3):
-    """order -> to_example, resize, to `image_channels` (`to_channels`), flip (parallel)
-    -> batch -> prefetch, from batch `start_batch` on (see the module docstring)."""
+                   drop_remainder, repeat, start_batch=0, image_channels=3, crop="center"):
+    """order -> to_example, resize to a square (`resize_to_square` with `crop`), to
+    `image_channels` (`to_channels`), flip (parallel) -> batch -> prefetch, from batch
+    `start_batch` on (see the module docstring)."""
     if seed is None:  # unseeded: a fresh order (and flips) for this dataset
         seed = int(np.random.SeedSequence().generate_state(1, np.uint64)[0] >> 1)
     build = functools.partial(_build, src, resolution=resolution,
                               global_batch_size=global_batch_size, shuffle=shuffle,
                               seed=seed, random_flip=random_flip,
                               drop_remainder=drop_remainder, repeat=repeat,
-                              image_channels=image_channels)
+                              image_channels=image_channels, crop=crop)
     ds = build(start_batch)
     _RESUMABLE[ds] = build
     return ds
@@ -135,9 +137,9 @@ def _data_keys(seed):
 
 
 def _build(src, start_batch, *, resolution, global_batch_size, shuffle, seed, random_flip,
-           drop_remainder, repeat, image_channels=3):
+           drop_remainder, repeat, image_channels=3, crop="center"):
     def model_input(image, label):
-        image = to_channels(resize_center_crop(image, resolution), image_channels)
+        image = to_channels(resize_to_square(image, resolution, crop), image_channels)
         image = tf.ensure_shape(image, [resolution, resolution, image_channels])
         return image, label
 
@@ -219,24 +221,72 @@ def _flip(image, flip_key, p):
     return tf.cond(tf.equal(coin, 1), lambda: tf.reverse(image, axis=[1]), lambda: image)
 
 
-def resize_center_crop(image, resolution):
-    """Resizes (shorter side -> resolution, bilinear, antialiased), center-crops a square."""
-    static = image.shape
-    if static[0] == resolution and static[1] == resolution:
-        return image
+#: How `resize_to_square` makes a square of an image of another shape (the `crop`
+#: argument of `load_dataset`, `--crop` of sagan-train), as the training log says it.
+CROPS = {
+    "center": "the shorter side resized to {resolution}, bilinear and antialiased, then "
+              "center-cropped to a square",
+    "none": "the longer side resized to {resolution}, bilinear and antialiased, keeping "
+            "the aspect ratio, then padded to a square (centred) with copies of the edge "
+            "pixels, nothing cropped",
+}
+
+
+def check_crop(crop):
+    """`crop` must be a key of `CROPS`."""
+    if crop not in CROPS:
+        raise ValueError(f"`crop` must be one of {sorted(CROPS)}. Received: crop={crop!r}")
+    return crop
+
+
+def resize_to_square(image, resolution, crop="center"):
+    """[H, W, C] -> [resolution, resolution, C] as `CROPS[crop]` says. Square images are
+    only resized (the same for both), `resolution x resolution` ones returned as they are."""
+    if crop == "center":
+        return resize_center_crop(image, resolution)
+    return resize_pad(image, resolution)
+
+
+def _resize(image, scale, lo, hi, resolution):
+    """The image resized (bilinear, antialiased) to round(side * scale), clamped to
+    [lo, hi] per side, and its new height and width."""
     shape = tf.shape(image)
-    h = tf.cast(shape[0], tf.float32)
-    w = tf.cast(shape[1], tf.float32)
-    scale = resolution / tf.minimum(h, w)
-    new_h = tf.maximum(tf.cast(tf.round(h * scale), tf.int32), resolution)
-    new_w = tf.maximum(tf.cast(tf.round(w * scale), tf.int32), resolution)
+    h, w = tf.cast(shape[0], tf.float32), tf.cast(shape[1], tf.float32)
+    scale = resolution / scale(h, w)
+    new_h = tf.clip_by_value(tf.cast(tf.round(h * scale), tf.int32), lo, hi)
+    new_w = tf.clip_by_value(tf.cast(tf.round(w * scale), tf.int32), lo, hi)
     image = tf.image.resize(image, tf.stack([new_h, new_w]), method="bilinear",
                             antialias=True)
+    return image, new_h, new_w
+
+
+def resize_center_crop(image, resolution):
+    """Resizes (shorter side -> resolution, bilinear, antialiased), center-crops a square."""
+    if image.shape[0] == resolution and image.shape[1] == resolution:
+        return image
+    image, new_h, new_w = _resize(image, tf.minimum, resolution, tf.int32.max, resolution)
     top = (new_h - resolution) // 2
     left = (new_w - resolution) // 2
     image = image[top:top + resolution, left:left + resolution, :]
     # Bilinear weights are non-negative and sum to 1, so this only removes rounding.
     return tf.clip_by_value(image, -1.0, 1.0)
+
+
+def resize_pad(image, resolution):
+    """Resizes (longer side -> resolution, bilinear, antialiased), then pads the shorter
+    side to a square with copies of its edge pixels (NumPy's `np.pad(mode="edge")`),
+    (resolution - side) // 2 before and the rest after."""
+    if image.shape[0] == resolution and image.shape[1] == resolution:
+        return image
+    image, new_h, new_w = _resize(image, tf.maximum, 1, resolution, resolution)
+    image = tf.clip_by_value(image, -1.0, 1.0)
+
+    def edge_indices(size):  # output position -> source row/column, clamped to the edge
+        start = (resolution - size) // 2
+        return tf.clip_by_value(tf.range(resolution) - start, 0, size - 1)
+
+    image = tf.gather(image, edge_indices(new_h), axis=0)
+    return tf.gather(image, edge_indices(new_w), axis=1)
 
 
 def to_unit_range(image, value_range):

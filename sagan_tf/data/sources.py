@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 import tensorflow as tf
 
-from sagan_tf.data import arrays, checks, digits, folder, tfds_source
+from sagan_tf.data import arrays, checks, digits, folder, numpy_file, tfds_source
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,12 +64,16 @@ def _is_dir(value):
 
 
 def _claims_folder(value):
-    """An os.PathLike; an existing directory; a URL or a local path ("/...", "./...",
-    "~...", ".../") whose last part is not a file name with an extension (`./x.npz` is
+    """An existing directory; a URL, a local path ("/...", "./...", "~...", ".../") or
+    an os.PathLike whose last part is not a file name with an extension (`./x.npz` is
     not a folder)."""
-    if isinstance(value, os.PathLike) or _is_dir(value):
+    path_like = isinstance(value, os.PathLike)
+    if path_like:
+        value = os.fspath(value)
+    if _is_dir(value):
         return True
-    return _is_path_like(value) and not os.path.splitext(value.rstrip("/"))[1]
+    return ((path_like and isinstance(value, str)) or _is_path_like(value)) and (
+        not os.path.splitext(value.rstrip("/"))[1])
 
 
 _TFDS_NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
@@ -77,8 +81,15 @@ _TFDS_NAME = re.compile(r"^[A-Za-z0-9_]+(/[A-Za-z0-9_.\-]+)?(:[0-9.*]+)?$")
 
 def _claims_tfds(value):
     """`name`, `name/config`, `name:1.2.3` that is not a directory here (pass a folder
-    of that name as ./name)."""
-    return isinstance(value, str) and bool(_TFDS_NAME.match(value)) and not _is_dir(value)
+    of that name as ./name) nor a NumPy file name (`data/x.npz`)."""
+    return (isinstance(value, str) and bool(_TFDS_NAME.match(value)) and not _is_dir(value)
+            and not numpy_file.is_numpy_file_name(value))
+
+
+def _claims_numpy_file(value):
+    """A str or os.PathLike ending in .npy or .npz that is not a directory here."""
+    return (numpy_file.is_numpy_file_name(value)
+            and not _is_dir(os.fspath(value) if isinstance(value, os.PathLike) else value))
 
 
 def _claims_arrays(value):
@@ -117,10 +128,32 @@ def _read_arrays(value, a):
         images, labels = value
     else:  # an images array, with `labels=` or without (unconditional)
         images, labels = value, a.labels
-    checks.check_whole_split(a.split, "NumPy arrays")
+    return _from_arrays(images, labels, a.value_range, a, "NumPy arrays")
+
+
+def _read_numpy_file(value, a):
+    path = os.fspath(value)
+    images, labels, value_range = numpy_file.read_numpy_file(path)
+    if value_range is not None and a.value_range is not None and (
+            tuple(a.value_range) != value_range):
+        raise ValueError(f"`value_range` must be the file's, {value_range}, or None. "
+                         f"Received: value_range={a.value_range!r} for {path!r}")
+    value_range = value_range or a.value_range
+    if value_range is None and np.issubdtype(images.dtype, np.floating):
+        raise ValueError(
+            f"`value_range` must be known for the {images.dtype} images of {path!r}: "
+            "save them in a .npz with value_range=np.array([0, 1]) (or [-1, 1]), as "
+            "uint8 (0..255), or pass load_dataset(..., value_range=(0, 1)) in Python. "
+            "Received: value_range=None")
+    return _from_arrays(images, labels, value_range, a, f"the file {path!r}")
+
+
+def _from_arrays(images, labels, value_range, a, what):
+    """The arrays source of `images` and `labels` (None: no classes), checked."""
+    checks.check_whole_split(a.split, what)
     images, labels, value_range, n_classes = arrays.check_arrays(
         np.asarray(images), None if labels is None else np.asarray(labels),
-        a.value_range, a.num_classes, a.image_channels)
+        value_range, a.num_classes, a.image_channels)
     class_names = () if n_classes is None else tuple(str(i) for i in range(n_classes))
     source = arrays.array_source(images, labels, value_range=value_range,
                                  image_channels=a.image_channels)
@@ -148,6 +181,10 @@ SOURCES = (
     Source("tfds", _claims_tfds, _read_tfds,
            "a TensorFlow Datasets name ('name', 'name/config', 'name:1.2.3') with an "
            "image and a class label (or no label: unconditional)"),
+    Source("numpy_file", _claims_numpy_file, _read_numpy_file,
+           "a NumPy file (a local path or a URL) ending in .npy (an images array, "
+           "unconditional) or .npz (arrays 'images', optional 'labels' and "
+           "'value_range')", test_split=None),
     Source("arrays", _claims_arrays, _read_arrays,
            "(Python only) a pair (images, labels) of NumPy arrays, or an images array",
            test_split=None, flag=False),
@@ -188,8 +225,9 @@ def find_source(value):
                          f"{[s.name for s in claimed]}. Pass an unambiguous value "
                          "(e.g. ./name for a folder).")
     if not isinstance(value, str):
-        raise TypeError("`source` must be 'digits', a directory path, a TFDS name or a tuple "
-                        f"(images, labels) of NumPy arrays. Received: source of type "
+        raise TypeError("`source` must be 'digits', a directory path, a .npy or .npz file, "
+                        "a TFDS name or a tuple (images, labels) of NumPy arrays. "
+                        "Received: source of type "
                         f"{type(value).__name__}")
     is_file = _is_path_like(value) and tf.io.gfile.exists(os.path.expanduser(value))
     raise ValueError(f"No data source reads {value!r}"

@@ -11,14 +11,15 @@ DOMAIN = "domain"
 def load_eval_classifier(classifier, *, dataset=None, data_dir=None, resolution=None,
                          num_classes=None, domain_classifier_path=None, domain_epochs=10,
                          domain_test_split=None, domain_seed=0, hub_cache_dir=None,
-                         offline=None, verbose=1):
+                         offline=None, verbose=1, image_channels=3, crop="center"):
     """The classifier the `--classifier` flag names.
 
     `domain`: loaded from `domain_classifier_path`, or trained on the `train` split
     of `dataset` at `resolution` and saved there; its accuracy on
     `domain_test_split` (default: the source's `test_split`, `sagan_tf.data.sources`)
     is returned. The training seed is `domain_seed`, not the evaluation's:
-    the classifier is a fixed measuring instrument, whatever `--seed` is. Others go to
+    the classifier is a fixed measuring instrument, whatever `--seed` is. Its images
+    have `image_channels` and `crop` (`real_data.read_as`: the run's). Others go to
     `sagan_tf.metrics.load_classifier` (`inception` is downloaded into the TF-Hub cache
     unless `offline` or `$SAGAN_OFFLINE`).
 
@@ -39,9 +40,10 @@ def load_eval_classifier(classifier, *, dataset=None, data_dir=None, resolution=
         domain_test_split = real_data.default_test_split(dataset)
     train_data = None
     if not storage.exists(domain_classifier_path):
-        train_data = labelled_data(dataset, "train", resolution, data_dir, domain_seed)
-    test_data = (labelled_data(dataset, domain_test_split, resolution, data_dir, None)
-                 if domain_test_split else None)
+        train_data = labelled_data(dataset, "train", resolution, data_dir, domain_seed,
+                                   image_channels, crop)
+    test_data = (labelled_data(dataset, domain_test_split, resolution, data_dir, None,
+                               image_channels, crop) if domain_test_split else None)
     return metrics.load_or_train_domain_classifier(
         domain_classifier_path, train_data=train_data, test_data=test_data,
         num_classes=num_classes, epochs=domain_epochs, seed=domain_seed, verbose=verbose)

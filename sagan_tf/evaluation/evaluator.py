@@ -145,6 +145,7 @@ def run_evaluation(settings, verbose=1):
         raise EvalError("The dataset of the real images is unknown: pass --dataset.")
     data_dir = s.data_dir or (config.data_dir if config else None)
     real_split = s.real_split or real_data.default_real_split(dataset)
+    read = real_data.read_as(config)  # the run's channels and crop
     domain_path = s.domain_classifier_path or (run.domain_classifier if run else None)
 
     counter = None
@@ -152,17 +153,17 @@ def run_evaluation(settings, verbose=1):
         real_split = reference.split or "ref"
     else:
         counter = real_data.CountingBatches(real_data.real_batches(
-            dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed))
+            dataset, source.resolution, s.batch_size, real_split, data_dir, s.seed, **read))
     classifier_classes = num_classes
     if not source.conditional and s.classifier == classifier_choice.DOMAIN:
         classifier_classes = s.num_classes or data_classes(dataset, source.resolution,
-                                                            data_dir)
+                                                            data_dir, **read)
     classifier, test_accuracy = classifier_choice.load_eval_classifier(
         s.classifier, dataset=dataset, data_dir=data_dir, resolution=source.resolution,
         num_classes=classifier_classes, domain_classifier_path=domain_path,
         domain_epochs=s.domain_epochs, hub_cache_dir=s.hub_cache_dir,
         offline=s.offline or None,  # False: $SAGAN_OFFLINE decides
-        verbose=verbose)
+        verbose=verbose, **read)
     if reference is not None:
         reference_stats.check_reference(reference, classifier, source.resolution, dataset)
     results = evaluate_source(source, counter, classifier, s, num_classes,
@@ -192,12 +193,13 @@ def generated_images(settings):
     return "uint8" if settings.quantize_generated else "float32"
 
 
-def data_classes(dataset, resolution, data_dir):
+def data_classes(dataset, resolution, data_dir, image_channels=3, crop="center"):
     """The classes of `dataset`, which a domain classifier learns (an unconditional
     generator has none of its own)."""
     _, info = data.load_dataset(dataset, resolution=resolution, global_batch_size=1,
                                 data_dir=data_dir, shuffle=False, repeat=False,
-                                drop_remainder=False, validate_images=False)
+                                drop_remainder=False, validate_images=False,
+                                image_channels=image_channels, crop=crop)
     if info.num_classes is None:
         raise EvalError(
             f"--classifier=domain learns the classes of the real data, and {dataset!r} has "

@@ -3,7 +3,8 @@
 The default split is the source's `eval_split` (`sagan_tf.data.sources.SOURCES`: for
 `digits` the held-out test split, 359 images; "train" for the others). A source held in
 memory in a fixed order (`arrays`: digits) is read whole in its order; others through
-`load_dataset` of the split, shuffled with the seed, one pass.
+`load_dataset` of the split, shuffled with the seed, one pass, with the channels and the
+crop of the run they are compared with (`read_as`).
 """
 
 from sagan_tf import data
@@ -20,7 +21,17 @@ def default_test_split(dataset):
     return find_source(dataset).test_split
 
 
-def real_batches(dataset, resolution, batch_size, split=None, data_dir=None, seed=0):
+def read_as(config):
+    """`image_channels` and `crop` of a run's `TrainConfig` (None: the defaults), for
+    `real_batches`, `labelled_data` and `load_eval_classifier`: real images as the run
+    saw them (a 4-band run's domain classifier learns 4 bands)."""
+    if config is None:
+        return {}
+    return dict(image_channels=config.image_channels, crop=config.crop)
+
+
+def real_batches(dataset, resolution, batch_size, split=None, data_dir=None, seed=0,
+                 image_channels=3, crop="center"):
     """Batches `(images, labels)` of real images for the metrics."""
     split = split or default_real_split(dataset)
     in_memory = find_source(dataset).arrays
@@ -30,11 +41,13 @@ def real_batches(dataset, resolution, batch_size, split=None, data_dir=None, see
                 for i in range(0, len(images), batch_size)]
     batches, _ = data.load_dataset(dataset, resolution=resolution, global_batch_size=batch_size,
                                    split=split, data_dir=data_dir, shuffle=True, seed=seed,
-                                   repeat=False, drop_remainder=False)
+                                   repeat=False, drop_remainder=False,
+                                   image_channels=image_channels, crop=crop)
     return batches
 
 
-def labelled_data(dataset, split, resolution, data_dir=None, seed=None):
+def labelled_data(dataset, split, resolution, data_dir=None, seed=None, image_channels=3,
+                  crop="center"):
     """`(images, labels)` arrays (digits) or a dataset of batches of a split; shuffled
     with `seed` unless it is None."""
     in_memory = find_source(dataset).arrays
@@ -42,7 +55,8 @@ def labelled_data(dataset, split, resolution, data_dir=None, seed=None):
         return in_memory(split, resolution)
     batches, _ = data.load_dataset(dataset, resolution=resolution, global_batch_size=32,
                                    split=split, data_dir=data_dir, shuffle=seed is not None,
-                                   seed=seed, repeat=False, drop_remainder=False)
+                                   seed=seed, repeat=False, drop_remainder=False,
+                                   image_channels=image_channels, crop=crop)
     return batches
 
 

@@ -126,10 +126,52 @@ def test_the_stream_depends_on_the_seed_alone(tiny, tmp_path):
     assert not np.array_equal(other[0][1], first[0][1])
 
 
-def test_the_data_log_line_says_how_other_sizes_are_resized_and_cropped(tiny, tmp_path,
-                                                                          caplog):
+@pytest.mark.parametrize("crop", ["center", "none"])
+def test_the_data_log_line_says_how_other_sizes_are_resized(crop, tiny, tmp_path, caplog):
     import logging
     with caplog.at_level(logging.INFO):
-        pipeline.load(tiny.config(tmp_path, num_classes=None, class_names=()))
-    assert ("32x32 pixels (images of other sizes or shapes: the shorter side resized to "
-            "32, bilinear and antialiased, then center-cropped to a square)") in caplog.text
+        pipeline.load(tiny.config(tmp_path, num_classes=None, class_names=(), crop=crop))
+    said = {"center": "the shorter side resized to 32, bilinear and antialiased, then "
+                      "center-cropped to a square",
+            "none": "the longer side resized to 32, bilinear and antialiased, keeping the "
+                    "aspect ratio, then padded to a square (centred) with copies of the "
+                    "edge pixels, nothing cropped"}[crop]
+    assert f"32x32 pixels (images of other sizes or shapes, --crop={crop}: {said})" in (
+        caplog.text)
+
+
+def test_crop_reaches_the_data(tiny, tmp_path):
+    """A folder of 32x16 images: --crop=none keeps the whole image (16 columns, 8 of
+    edge copies each side), --crop=center resizes them to 64x32 and cuts rows 16..47."""
+    folder = tmp_path / "wide"
+    folder.mkdir()
+    image = np.random.RandomState(0).randint(0, 256, (32, 16, 3)).astype(np.uint8)
+    for i in range(4):
+        tf.io.write_file(str(folder / f"{i}.png"), tf.io.encode_png(image))
+    config = tiny.config(tmp_path / "run", dataset=str(folder), num_classes=None,
+                         class_names=(), batch_size=4, crop="none")
+    images = next(iter(pipeline.load(config)[0]))[0].numpy()
+    unit = image / 127.5 - 1.0
+    np.testing.assert_allclose(images[0], np.pad(unit, ((0, 0), (8, 8), (0, 0)), "edge"),
+                               atol=1e-5)
+    centred = next(iter(pipeline.load(config.replace(crop="center"))[0]))[0].numpy()
+    assert not np.allclose(centred[0], images[0], atol=0.1)
+    with pytest.raises(ValueError, match=r"`crop` must be one of"):
+        config.replace(crop="fit")
+
+
+def test_a_numpy_file_of_other_channels_is_refused_naming_the_flags(tiny, tmp_path):
+    path = str(tmp_path / "bands.npz")
+    np.savez(path, images=np.zeros((8, 32, 32, 6), np.uint8), labels=np.arange(8) % 2)
+    config = tiny.config(tmp_path / "run", dataset=path, num_classes=None, class_names=(),
+                         batch_size=4)
+    with pytest.raises(ValueError, match=r"`--g_image_channels` and `--d_image_channels` "
+                                         r"must be the channel count of the images in "
+                                         r".*bands\.npz.*: pass --g_image_channels=6 "
+                                         r"--d_image_channels=6\. Received: "
+                                         r"--g_image_channels=3 --d_image_channels=3"):
+        pipeline.load(config)
+    six = dict(channels=[16, 16, 16], image_channels=6)
+    dataset, filled = pipeline.load(config.replace(
+        generator_overrides=six, discriminator_overrides={**six, "channels": [16] * 4}))
+    assert filled.num_classes == 2 and next(iter(dataset))[0].shape == (4, 32, 32, 6)

@@ -4,8 +4,10 @@ batching and distribution."""
 import numpy as np
 import pytest
 import tensorflow as tf
+from PIL import Image
 
 from sagan_tf import data
+from sagan_tf.data import pipeline
 
 
 def test_non_square_arrays_are_resized_and_center_cropped_like_pil(helpers):
@@ -23,6 +25,63 @@ def test_non_square_arrays_are_resized_and_center_cropped_like_pil(helpers):
     portrait = np.ascontiguousarray(images.transpose(0, 2, 1, 3))  # [3, 30, 20, 3]
     x, _ = helpers.collect(helpers.load_all((portrait, np.arange(3)), 20)[0])
     np.testing.assert_allclose(x, portrait[:, 5:25] / 127.5 - 1.0, atol=1e-6)
+
+
+def _pil_resize(unit, height, width):
+    """[H, W, C] in [-1, 1] resized by PIL's (antialiased) bilinear filter per channel."""
+    return np.stack([np.asarray(Image.fromarray(unit[..., c].astype(np.float32), mode="F")
+                                .resize((width, height), Image.BILINEAR))
+                     for c in range(unit.shape[-1])], -1)
+
+
+def test_crop_none_keeps_every_pixel_and_pads_with_the_edge(helpers):
+    """A 6x3 image of known values: crop="none" keeps all of it (longer side 6) and
+    repeats its first and last columns; "center" keeps rows 1..3 at resolution 3."""
+    tall = np.arange(6 * 3 * 3, dtype=np.uint8).reshape(1, 6, 3, 3) * 4
+    unit = tall[0] / 127.5 - 1.0
+    x, _ = helpers.collect(helpers.load_all(tall, 6, crop="none")[0])
+    # (6 - 3) // 2 = 1 column before, 2 after: [c0, c0, c1, c2, c2, c2].
+    np.testing.assert_allclose(x[0], unit[:, [0, 0, 1, 2, 2, 2]], atol=1e-6)
+    np.testing.assert_allclose(x[0], np.pad(unit, ((0, 0), (1, 2), (0, 0)), mode="edge"),
+                               atol=1e-6)
+    x, _ = helpers.collect(helpers.load_all(tall, 3, crop="center")[0])
+    np.testing.assert_allclose(x[0], unit[1:4], atol=1e-6)
+    # Down to 4: 6x3 -> 4x2 (PIL's antialiased bilinear), one column padded each side.
+    x, _ = helpers.collect(helpers.load_all(tall, 4, crop="none")[0])
+    np.testing.assert_allclose(
+        x[0], np.pad(_pil_resize(unit, 4, 2), ((0, 0), (1, 1), (0, 0)), mode="edge"),
+        atol=1e-5)
+    # Landscape: rows are padded, [r0, r0, r1, r2, r2, r2].
+    wide = np.ascontiguousarray(tall.transpose(0, 2, 1, 3))
+    x, _ = helpers.collect(helpers.load_all(wide, 6, crop="none")[0])
+    np.testing.assert_allclose(x[0], wide[0][[0, 0, 1, 2, 2, 2]] / 127.5 - 1.0, atol=1e-6)
+
+
+def test_resize_to_square_with_unknown_shapes_as_decoded_files_have():
+    rng = np.random.RandomState(4)
+    image = rng.uniform(-1, 1, (9, 4, 2)).astype(np.float32)
+    for crop in pipeline.CROPS:
+        traced = tf.function(lambda t, crop=crop: pipeline.resize_to_square(t, 6, crop),
+                             input_signature=[tf.TensorSpec([None, None, 2])])
+        out = traced(image).numpy()
+        assert out.shape == (6, 6, 2)
+        if crop == "none":  # 9x4 -> 6x3 (round(2.67)), 1 column before, 2 after
+            expected = np.pad(_pil_resize(image, 6, 3), ((0, 0), (1, 2), (0, 0)), "edge")
+        else:  # 9x4 -> 14x6 (round(13.5) is 14), rows 4..9
+            expected = _pil_resize(image, 14, 6)[4:10]
+        np.testing.assert_allclose(out, np.clip(expected, -1, 1), atol=1e-5)
+
+
+def test_square_images_are_the_same_for_every_crop(helpers):
+    images = np.random.RandomState(6).randint(0, 256, (3, 10, 10, 3), dtype=np.uint8)
+    for resolution in (4, 10, 16):
+        outs = [helpers.collect(helpers.load_all(images, resolution, crop=crop)[0])[0]
+                for crop in pipeline.CROPS]
+        for out in outs[1:]:
+            np.testing.assert_array_equal(out, outs[0])
+    with pytest.raises(ValueError, match=r"`crop` must be one of \['center', 'none'\]. "
+                                         r"Received: crop='pad'"):
+        data.load_dataset(images, resolution=4, global_batch_size=1, crop="pad")
 
 
 def test_shuffle_is_seeded_and_reshuffles_each_epoch():

@@ -33,12 +33,18 @@ def test_an_exact_name_wins_over_every_pattern(source, tmp_path, monkeypatch):
 def test_each_kind_of_value_has_one_source(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     os.makedirs("photos")
+    os.makedirs("shots.npz")  # a folder, whatever its name ends in
     expected = [
         ("photos", "folder"),  # an existing directory
         ("./photos", "folder"), (str(tmp_path / "photos"), "folder"), ("new/", "folder"),
         ("gs://bucket/images", "folder"), ("~/images", "folder"),
         (tmp_path / "photos", "folder"),  # os.PathLike
+        ("shots.npz", "folder"), ("./shots.npz", "folder"),
         ("cifar10", "tfds"), ("lsun/bedroom", "tfds"), ("mnist:3.0.1", "tfds"),
+        ("x.npz", "numpy_file"), ("./x.npz", "numpy_file"), ("data/x.NPZ", "numpy_file"),
+        ("/data/x.npy", "numpy_file"), ("gs://bucket/x.npz", "numpy_file"),
+        ("ram://x.npy", "numpy_file"), ("~/x.npz", "numpy_file"),
+        (tmp_path / "x.npz", "numpy_file"),
         ((np.zeros((2, 4, 4), np.uint8), np.zeros(2)), "arrays"),
         (np.zeros((2, 4, 4), np.uint8), "arrays"),
     ]
