@@ -25,9 +25,11 @@ of it is here. This script runs itself with `--side=torch` in that Python, which
    `worker.py` does for one D step (G frozen, D on the real batch then on G's fakes,
    `d_hinge`, backward, step) and one G step (D frozen, `g_hinge` of D(G(z))); the fakes
    take the real batch's labels, as ours do (StudioGAN draws its own fake labels);
-5. does step 4 again with D's projection embedding spectrally normalized along its other
-   axis (`spectral_norm(dim=1)`: u over the embedding width, as our `SpectralEmbedding`
-   runs it; see "the embedding's power iteration" below);
+5. does steps 3 and 4 again with controls, each named below: D's ReLUs not in place
+   ("relu_copy"), also D's projection embedding spectrally normalized along its other
+   axis (`spectral_norm(dim=1)`, u over the embedding width as ours), and that in
+   float64 (the reference against which both float32 steps' rounding is judged: the
+   figures include StudioGAN's float32 step against it);
 6. saves all of it to one .npz.
 
 This side then builds our G and D with the matching settings (`class_affine="sn_linear"`
@@ -42,19 +44,31 @@ z of each update fixed to StudioGAN's) with each optimizer and compares every va
 
 Known differences, each named and measured rather than hidden:
 
-- Adam's epsilon: Keras adds it to sqrt(v), torch to sqrt(v) / sqrt(1 - beta2^t); the
-  torch side's epsilon is Keras' 1e-7 / sqrt(1 - beta2), the same at the first step.
-- BN moving variance: Keras updates it with the batch's biased variance, torch's
-  BatchNorm2d with the unbiased one (x n / (n - 1), n = N * H * W). The figures give
-  the difference as is and after that factor is applied to ours.
+- StudioGAN's D shortcut: its config's `nn.ReLU(inplace=True)` in `DiscBlock.forward`
+  (`x0 = x; x = self.activation(x)`) rewrites x, so the shortcut of every D block after
+  the first gets ReLU(x), not x (with `apply_d_sn` there is no BN in between to make a
+  copy). Ours, the paper's and the SAGAN authors' shortcut take x. This changes D's
+  function (the logits at init differ by more than half their size), so the update
+  comparison that means something is against "relu_copy", StudioGAN with ReLUs that
+  write a new tensor: then D's forward agrees to float rounding.
 - The embedding's power iteration: torch's `spectral_norm` on StudioGAN's
   `nn.Embedding` [classes, width] keeps u over the classes (dim 0), as the SAGAN authors'
   TF `sn_embedding` does (it normalizes the transposed map); our `SpectralEmbedding`
   keeps u over the width. At init (orthogonal rows, E E^T = I) our u = pinv(E) u_torch
   gives the same sigma and the same gradient, so the D step agrees; after D's update E
   is no longer orthogonal and the two one-step estimates in the G step's D(G(z)) differ
-  to first order in the update. Step 5 shows the rest of the G step agreeing when
-  StudioGAN's embedding iterates our way.
+  to first order in the update. "relu_copy_embedding_sn_dim1" removes it.
+- BN moving variance: Keras updates it with the batch's biased variance, torch's
+  BatchNorm2d with the unbiased one (x n / (n - 1), n = N * H * W). The figures give
+  the difference as is and after that factor is applied to ours.
+- Adam's epsilon: Keras adds it to sqrt(v), torch to sqrt(v) / sqrt(1 - beta2^t); the
+  torch side's epsilon is Keras' 1e-7 / sqrt(1 - beta2), the same at the first step.
+  That step is lr * g / (|g| + 3.2e-7) (beta1 = 0): a sign step, so an element whose
+  gradient is within the two sides' float32 difference of 0 can step opposite ways.
+  The figures count those elements ("opposite steps").
+- G's conv biases inside the residual blocks reach the loss only through batch norms
+  (see `BIASES_BEFORE_BN`): their gradient is 0 up to rounding on both sides, so they
+  are a group of their own, and under Adam they take steps of arbitrary sign.
 - Attention at StudioGAN's init (`sigma` = 0) gives its 1x1 convs no gradient in one
   step; `--attention_gamma=0.5` starts both sides at 0.5 so that they move.
 
@@ -78,15 +92,18 @@ D_DOWNSAMPLE = (True, True, False, False)  # StudioGAN's and our 32x32 D
 BN_MOMENTUM = 0.9  # ours; torch's momentum 0.1
 BN_EPSILON = 1e-4  # StudioGAN's batchnorm_2d
 ADAM = {"d_lr": 4e-4, "g_lr": 1e-4, "beta_1": 0.0, "beta_2": 0.9, "keras_epsilon": 1e-7}
-# StudioGAN as it is, then two controls (see the docstring): D's ReLUs not in place,
-# and also its projection embedding's spectral norm along dim 1. (inplace_relu, dim).
-VARIANTS = {"studiogan": (True, 0), "relu_copy": (False, 0),
-            "relu_copy_embedding_sn_dim1": (False, 1)}
+# StudioGAN as it is, then controls (see the docstring): D's ReLUs not in place, also its
+# projection embedding's spectral norm along dim 1, and that in float64 (the scale of
+# float32 rounding in one step). (inplace_relu, embedding SN dim, dtype).
+VARIANTS = {"studiogan": (True, 0, "float32"), "relu_copy": (False, 0, "float32"),
+            "relu_copy_embedding_sn_dim1": (False, 1, "float32"),
+            "relu_copy_embedding_sn_dim1_float64": (False, 1, "float64")}
 OPTIMIZERS = ("sgd", "adam")
 VARIANT_NAMES = {"studiogan": "StudioGAN as it is",
                  "relu_copy": "StudioGAN, D's ReLUs not in place",
                  "relu_copy_embedding_sn_dim1": "StudioGAN, D's ReLUs not in place and its "
-                                                "embedding's SN along dim 1"}
+                                                "embedding's SN along dim 1",
+                 "relu_copy_embedding_sn_dim1_float64": "the same in float64"}
 
 
 # -- weight layouts (NumPy only; tests/bench/test_studiogan_update.py) ----------------
@@ -299,7 +316,8 @@ def torch_side(args):
            "z_g": z_g.numpy(), "torch_version": np.array(torch.__version__)}
     out.update({f"init/G/{k}": v.numpy() for k, v in g0.items()})
     out.update({f"init/D/{k}": v.numpy() for k, v in d0.items()})
-    for variant, (inplace_relu, embedding_sn_dim) in VARIANTS.items():
+    for variant, (inplace_relu, embedding_sn_dim, dtype) in VARIANTS.items():
+        cast = _to_float64 if dtype == "float64" else (lambda t: t)
         for kind in ("forward",) + OPTIMIZERS:
             gen, dis, _, _ = studiogan_step.networks(src, args.conv_dim, args.conv_dim,
                                                      inplace_relu=inplace_relu)
@@ -307,21 +325,33 @@ def torch_side(args):
             dis.load_state_dict(d0)
             if embedding_sn_dim == 1:
                 _embedding_sn_dim1(torch, dis, d0)
+            gen, dis = cast(gen), cast(dis)
             gen.train()
             dis.train()
             if kind == "forward":  # a training step's forward: batch statistics, SN step
                 with torch.no_grad():
-                    out[f"forward/{variant}/G"] = gen(z_d, labels).numpy()
-                    out[f"forward/{variant}/D"] = dis(real, labels)["adv_output"].numpy()
+                    out[f"forward/{variant}/G"] = gen(cast(z_d), labels).numpy()
+                    out[f"forward/{variant}/D"] = dis(cast(real), labels)[
+                        "adv_output"].numpy()
                 continue
             d_loss, g_loss = _one_iteration(torch, losses, misc, gen, dis, kind, args,
-                                            real, labels, z_d, z_g)
+                                            cast(real), labels, cast(z_d), cast(z_g))
             tag = f"after/{variant}/{kind}"
             out[f"{tag}/d_loss"], out[f"{tag}/g_loss"] = np.array(d_loss), np.array(g_loss)
             out.update({f"{tag}/G/{k}": v.numpy() for k, v in state_of(gen).items()})
             out.update({f"{tag}/D/{k}": v.numpy() for k, v in state_of(dis).items()})
     np.savez(args.out, **out)
     print(f"torch {torch.__version__}: saved {args.out}")
+
+
+def _to_float64(t):
+    """`t` (a tensor or a StudioGAN network) in float64; a network's class-conditional
+    linear layers get their input cast too (StudioGAN's G makes its one-hot float32)."""
+    t = t.double()
+    for name, module in getattr(t, "named_modules", lambda: ())():
+        if name.endswith((".gain", ".bias")) and hasattr(module, "weight_orig"):
+            module.register_forward_pre_hook(lambda m, args: tuple(a.double() for a in args))
+    return t
 
 
 def _one_iteration(torch, losses, misc, gen, dis, kind, args, real, labels, z_d, z_g):
@@ -479,6 +509,15 @@ def our_side(args, data):
                 "d_loss": [float(metrics["d_loss"]), float(data[tag + "/d_loss"])],
                 "g_loss": [float(metrics["g_loss"]), float(data[tag + "/g_loss"])],
                 "D": differences(d_after, d_torch, d_init), "G": g_diff}
+        # How far StudioGAN's own float32 step is from its float64 step: the scale of
+        # rounding, to judge ours against.
+        tag32, tag64 = (f"after/relu_copy_embedding_sn_dim1{s}/{kind}" for s in ("", "_float64"))
+        report[kind]["studiogan_float32_vs_float64"] = {
+            net: differences(fn(_torch_state(data, f"{tag32}/{net}/"), **kw),
+                             fn(_torch_state(data, f"{tag64}/{net}/"), **kw), init, net)
+            for net, fn, kw, init in (("D", discriminator_weights, {"embedding_sn_dim": 1},
+                                       d_init),
+                                      ("G", generator_weights, {}, g_init))}
     return report
 
 
@@ -498,9 +537,13 @@ def print_report(r):
               f"Adam D {ADAM['d_lr']}, G {ADAM['g_lr']}, betas ({ADAM['beta_1']}, "
               f"{ADAM['beta_2']})")
         for variant, v in r[kind].items():
-            print(f"{lr}, against {VARIANT_NAMES[variant]}: L_D ours {v['d_loss'][0]:.6f} / "
-                  f"theirs {v['d_loss'][1]:.6f}, L_G {v['g_loss'][0]:.6f} / "
-                  f"{v['g_loss'][1]:.6f}")
+            if variant in VARIANT_NAMES:
+                print(f"{lr}, ours against {VARIANT_NAMES[variant]}: L_D ours "
+                      f"{v['d_loss'][0]:.6f} / theirs {v['d_loss'][1]:.6f}, L_G "
+                      f"{v['g_loss'][0]:.6f} / {v['g_loss'][1]:.6f}")
+            else:
+                print(f"{lr}, StudioGAN (ReLUs not in place, embedding SN dim 1) float32 "
+                      "against the same in float64:")
             for net in ("D", "G"):
                 for group, s in v[net].items():
                     rel_step, rel_w = (("n/a" if s[k] is None else f"{s[k]:.1e}")
