@@ -51,8 +51,14 @@ def _placeholder_torchvision():
         sys.modules.setdefault("torchvision" + name, module)
 
 
-def build(src, batch_size):
-    sys.path.insert(0, src)
+def networks(src, g_conv_dim=64, d_conv_dim=64, inplace_relu=True):
+    """StudioGAN's `models/resnet.py` G and D with the CIFAR-10 SAGAN config's settings
+    (see the module docstring), imported from `src`; returns `(gen, dis, torch, losses)`
+    with StudioGAN's `utils.losses` module. Also used by `bench/studiogan_update.py` at
+    a small width. `inplace_relu`: StudioGAN's `nn.ReLU(inplace=True)` (its config's
+    "ReLU"); False gives ReLUs that write a new tensor, a control for that script."""
+    if src not in sys.path:
+        sys.path.insert(0, src)
     _placeholder_torchvision()
     import torch
     import torch.nn as nn
@@ -64,18 +70,24 @@ def build(src, batch_size):
         g_conv2d=ops.snconv2d, g_deconv2d=ops.sndeconv2d, g_linear=ops.snlinear,
         g_embedding=ops.sn_embedding, d_conv2d=ops.snconv2d, d_deconv2d=ops.sndeconv2d,
         d_linear=ops.snlinear, d_embedding=ops.sn_embedding,
-        g_bn=ops.ConditionalBatchNorm2d, g_act_fn=nn.ReLU(inplace=True),
-        d_act_fn=nn.ReLU(inplace=True))
+        g_bn=ops.ConditionalBatchNorm2d, g_act_fn=nn.ReLU(inplace=inplace_relu),
+        d_act_fn=nn.ReLU(inplace=inplace_relu))
     model = types.SimpleNamespace(info_type="N/A", g_info_injection="N/A", backbone="resnet")
-    gen = resnet.Generator(z_dim=128, g_shared_dim="N/A", img_size=32, g_conv_dim=64,
+    gen = resnet.Generator(z_dim=128, g_shared_dim="N/A", img_size=32, g_conv_dim=g_conv_dim,
                            apply_attn=True, attn_g_loc=[2], g_cond_mtd="cBN",
                            num_classes=10, g_init="ortho", g_depth="N/A",
                            mixed_precision=False, MODULES=modules, MODEL=model)
-    dis = resnet.Discriminator(img_size=32, d_conv_dim=64, apply_d_sn=True, apply_attn=True,
-                               attn_d_loc=[1], d_cond_mtd="PD", aux_cls_type="W/O",
-                               d_embed_dim="N/A", normalize_d_embed=False, num_classes=10,
-                               d_init="ortho", d_depth="N/A", mixed_precision=False,
-                               MODULES=modules, MODEL=model)
+    dis = resnet.Discriminator(img_size=32, d_conv_dim=d_conv_dim, apply_d_sn=True,
+                               apply_attn=True, attn_d_loc=[1], d_cond_mtd="PD",
+                               aux_cls_type="W/O", d_embed_dim="N/A",
+                               normalize_d_embed=False, num_classes=10, d_init="ortho",
+                               d_depth="N/A", mixed_precision=False, MODULES=modules,
+                               MODEL=model)
+    return gen, dis, torch, losses
+
+
+def build(src, batch_size):
+    gen, dis, torch, losses = networks(src)
     g_opt = torch.optim.Adam(gen.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-6)
     d_opt = torch.optim.Adam(dis.parameters(), lr=2e-4, betas=(0.5, 0.999), eps=1e-6)
     torch.manual_seed(0)
