@@ -13,7 +13,11 @@ class SpectralEmbedding(SpectralNormMixin, keras.layers.Layer):
 
     e(y) = E_SN[y],  E_SN = E / sigma(E), with E the [input_dim, output_dim] matrix,
     sigma(E) its largest singular value estimated by power iteration on a persistent u
-    of shape [1, output_dim], as the SAGAN authors' `sn_embedding` does. Unlike
+    of shape [1, output_dim]. The SAGAN authors' `sn_embedding` and torch's
+    `spectral_norm` on `nn.Embedding` (StudioGAN) keep u over the classes instead
+    ([1, input_dim]): sigma(E) = sigma(E^T), so both estimate the same value, but one
+    power-iteration step differs slightly (measured in docs/studies.md, "One update
+    beside StudioGAN": 4.9e-5 of an SGD step of G). Unlike
     `keras.layers.SpectralNormalization`, which overwrites the kernel in place and
     fails on an embedding, the ids are plain integers and the gradient reaches E
     through E / sigma(E) (u and v held constant).
