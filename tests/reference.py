@@ -285,8 +285,10 @@ def _attention_params(c):
 
 
 def generator_param_counts(latent_dim, initial_size, channels, attention_resolutions,
-                           num_classes):
-    """(trainable, non-trainable) parameter counts of the SAGAN generator."""
+                           num_classes, class_affine="table"):
+    """(trainable, non-trainable) parameter counts of the SAGAN generator; with
+    `class_affine="sn_linear"` each CBN's gain and bias tables carry a spectral-norm u of
+    the channel width."""
     units = initial_size * initial_size * channels[0]
     trainable = latent_dim * units + units          # SN dense
     non_trainable = units                           # its u
@@ -294,6 +296,8 @@ def generator_param_counts(latent_dim, initial_size, channels, attention_resolut
     for cout in channels:
         trainable += 2 * num_classes * (cin + cout)  # two CBNs: per-class gain and bias
         non_trainable += 2 * (cin + cout)            # their moving mean and variance
+        if class_affine == "sn_linear":
+            non_trainable += 2 * (cin + cout)        # the u of their gain and bias
         trainable += (_conv_params(3, cin, cout) + _conv_params(3, cout, cout)
                       + _conv_params(1, cin, cout))  # conv_1, conv_2, 1x1 shortcut
         non_trainable += 3 * cout                    # three u

@@ -121,7 +121,8 @@ def test_parameter_counts_follow_the_formula(preset):
     g = build_generator(preset, K)
     p = PRESETS[preset]["generator"]  # the architecture's data; the counts: the formula's
     expected = reference.generator_param_counts(p["latent_dim"], p["initial_size"],
-                                                p["channels"], p["attention_resolutions"], K)
+                                                p["channels"], p["attention_resolutions"], K,
+                                                p.get("class_affine", "table"))
     got = (sum(int(np.prod(w.shape)) for w in g.trainable_weights),
            sum(int(np.prod(w.shape)) for w in g.non_trainable_weights))
     print(f"\n{preset} G, {K} classes: trainable {got[0]:,}, non-trainable {got[1]:,}")
