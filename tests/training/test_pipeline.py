@@ -129,8 +129,15 @@ def test_the_stream_depends_on_the_seed_alone(tiny, tmp_path):
 @pytest.mark.parametrize("crop", ["center", "none"])
 def test_the_data_log_line_says_how_other_sizes_are_resized(crop, tiny, tmp_path, caplog):
     import logging
-    with caplog.at_level(logging.INFO):
-        pipeline.load(tiny.config(tmp_path, num_classes=None, class_names=(), crop=crop))
+    # The line goes through absl's logger; a program run earlier in the session may have
+    # stopped it propagating to the root logger, so caplog listens on it directly.
+    absl_logger = logging.getLogger("absl")
+    absl_logger.addHandler(caplog.handler)
+    try:
+        with caplog.at_level(logging.INFO, logger="absl"):
+            pipeline.load(tiny.config(tmp_path, num_classes=None, class_names=(), crop=crop))
+    finally:
+        absl_logger.removeHandler(caplog.handler)
     said = {"center": "the shorter side resized to 32, bilinear and antialiased, then "
                       "center-cropped to a square",
             "none": "the longer side resized to 32, bilinear and antialiased, keeping the "
