@@ -230,3 +230,19 @@ def onednn_enabled():
     except ImportError:
         return False
     return bool(_pywrap_util_port.IsMklEnabled())
+
+
+def forget_console_script_requires():
+    """Drops `__requires__` from `__main__`, which the console scripts that
+    `pip install -e .` writes through setuptools' legacy `develop` define.
+
+    pkg_resources, when first imported (tensorflow_hub imports it), resolves
+    `__main__.__requires__` ("sagan-tf") through every dependency's metadata, and its
+    name matching fails on some of them (setuptools 65: ai-edge-litert's requirement
+    "backports.strenum" against the installed "backports_strenum" dist-info), so
+    `sagan-eval` stopped at the Inception Score with DistributionNotFound. The scripts
+    import the programs after resolving their entry point, so this runs in time.
+    """
+    main = sys.modules.get("__main__")
+    if main is not None and hasattr(main, "__requires__"):
+        del main.__requires__
