@@ -1,10 +1,10 @@
-"""The weight-layout mapping of bench/studiogan_update.py, against NumPy references of
+"""The weight-layout mapping of bench/studiogan_weights.py (used by bench/studiogan_update.py), against NumPy references of
 torch's layouts and of both spectral-norm power iterations (no torch needed)."""
 
 import numpy as np
 import pytest
 
-import studiogan_update as su
+import studiogan_weights as su
 
 RNG = np.random.default_rng(0)
 
