@@ -9,9 +9,8 @@
 - `checkpoints_on_disk`, `latest_checkpoint`, `repair_checkpoint_state`, `set_aside`:
   the checkpoints are found from their own files, whatever the `checkpoint` state file
   says, and one that does not restore is moved aside, not lost.
-- `load_generator`: the generator of a run (sagan-eval, sagan-export, sagan-sample).
-- `check_checkpoint_kind`: a class-conditional checkpoint is never restored into an
-  unconditional model, or the reverse.
+- `load_generator`: the generator of a run; `check_checkpoint_kind`: a conditional
+  checkpoint never restores into an unconditional model, or the reverse.
 """
 
 import logging
@@ -57,12 +56,9 @@ def checkpoints_on_disk(run):
     return [prefix for _, prefix in sorted(found)]
 
 def latest_checkpoint(run):
-    """The prefix of the newest checkpoint, or None.
-
-    The newest by number among the files on disk. When the `checkpoint` state file
-    is missing, unreadable or names another one, a warning says so (the state file
-    is rewritten by `repair_checkpoint_state`, which `sagan-train` calls).
-    """
+    """The prefix of the newest checkpoint by number among the files on disk, or None;
+    a missing, unreadable or stale `checkpoint` state file is warned about
+    (`repair_checkpoint_state`, which `sagan-train` calls, rewrites it)."""
     run = as_run_dir(run)
     on_disk = checkpoints_on_disk(run)
     if not on_disk:
@@ -295,8 +291,8 @@ class CheckpointWriter:
                 self.checkpoint.restore(prefix).assert_existing_objects_matched()
                 break
             except RESTORE_ERRORS as e:
-                # A readable checkpoint of another model (a hand-edited config.json) is
-                # healthy: refused by name, nothing moved. Only unreadable ones are set aside.
+                # Another model's readable checkpoint (a hand-edited config.json) is
+                # refused by name, nothing moved; only unreadable ones are set aside.
                 mismatch = model_mismatch(prefix, e, self._model,
                                           self.run_dir.load_config_if_exists(),
                                           self.run_dir.config_file)

@@ -3,30 +3,13 @@ stops at once, keeps the last good checkpoint, and resumes from it."""
 
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from poisoned_training import Poison, checkpoint_steps
 from sagan_tf.divergence import DivergenceError, state_variables
 from training import pipeline, trainer
-
-
-class _Poison(keras.callbacks.Callback):
-    """After step `at`: D's learning rate becomes `lr`."""
-
-    def __init__(self, at, lr=1e30):
-        super().__init__()
-        self.at, self.lr = at, lr
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.g_optimizer.iterations.numpy()) == self.at:
-            self.model.d_optimizer.learning_rate = self.lr
-
-
-def _checkpoints(model_dir):
-    names = os.listdir(os.path.join(model_dir, "checkpoints"))
-    return sorted(int(n[len("ckpt-"):-len(".index")]) for n in names if n.endswith(".index"))
 
 
 @pytest.mark.slow
@@ -37,14 +20,14 @@ def test_a_diverging_run_stops_at_once_and_the_last_good_checkpoint_resumes(tiny
     dataset, config = pipeline.load(config)
     model = trainer.build(config, strategy)
     with pytest.raises(DivergenceError) as raised:
-        trainer.fit(config, strategy, dataset, model, evaluations=_Poison(at=3))
+        trainer.fit(config, strategy, dataset, model, evaluations=Poison(at=3))
     message = str(raised.value)
     stop = int(model.g_optimizer.iterations.numpy())
     assert stop == 4  # D's update with Adam at 1e30 makes G's loss of the same step NaN
     ckpt3 = os.path.join(str(tmp_path), "checkpoints", "ckpt-3")
     assert message.startswith(f"Training diverged at step {stop}: non-finite ")
     assert f"The last good checkpoint is {ckpt3} (step 3)" in message
-    assert _checkpoints(str(tmp_path)) == [3]  # nothing from the diverged state
+    assert checkpoint_steps(str(tmp_path)) == [3]  # nothing from the diverged state
 
     # The kept checkpoint restores, finite, into a fresh model; the run resumes from it
     # with a lower D learning rate (the checkpoint holds the old one).
@@ -54,4 +37,4 @@ def test_a_diverging_run_stops_at_once_and_the_last_good_checkpoint_resumes(tiny
     assert float(fresh.d_optimizer.learning_rate.numpy()) == pytest.approx(1e-5)
     for name, v in state_variables(fresh).items():
         assert np.isfinite(v.numpy()).all(), name
-    assert _checkpoints(str(tmp_path)) == [3, 4]
+    assert checkpoint_steps(str(tmp_path)) == [3, 4]

@@ -5,38 +5,21 @@ program's run: tests/training/test_trainer_divergence.py)."""
 
 import os
 
-import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from sagan_tf.callbacks import DivergenceGuard, PerStepMetrics, PeriodicCheckpoint
 from sagan_tf.checkpoints import CheckpointWriter
+from poisoned_training import Poison, checkpoint_steps
 from sagan_tf.divergence import DivergenceError, state_variables
-
-
-class _Poison(keras.callbacks.Callback):
-    """After step `at`: D's learning rate becomes `lr`."""
-
-    def __init__(self, at, lr=1e30):
-        super().__init__()
-        self.at, self.lr = at, lr
-
-    def on_train_batch_end(self, batch, logs=None):
-        if int(self.model.g_optimizer.iterations.numpy()) == self.at:
-            self.model.d_optimizer.learning_rate = self.lr
-
-
-def _checkpoints(model_dir):
-    names = os.listdir(os.path.join(model_dir, "checkpoints"))
-    return sorted(int(n[len("ckpt-"):-len(".index")]) for n in names if n.endswith(".index"))
 
 
 def test_the_guard_stops_the_first_non_finite_step_before_it_is_saved(tiny, tmp_path):
     model = tiny.model(tiny.config(tmp_path))
     writer = CheckpointWriter(model, str(tmp_path), max_to_keep=5)
     recorder = tiny.Recorder()
-    callbacks = [PerStepMetrics(), DivergenceGuard(writer), recorder, _Poison(at=2),
+    callbacks = [PerStepMetrics(), DivergenceGuard(writer), recorder, Poison(at=2),
                  PeriodicCheckpoint(writer, every=2)]
     with pytest.raises(DivergenceError) as raised:
         model.fit(tiny.digits(), steps_per_epoch=6, verbose=0, callbacks=callbacks)
@@ -45,7 +28,7 @@ def test_the_guard_stops_the_first_non_finite_step_before_it_is_saved(tiny, tmp_
     ckpt2 = os.path.join(str(tmp_path), "checkpoints", "ckpt-2")
     assert str(raised.value).startswith("Training diverged at step 3: non-finite g_loss=nan")
     assert f"The last good checkpoint is {ckpt2} (step 2)" in str(raised.value)
-    assert _checkpoints(str(tmp_path)) == [2]
+    assert checkpoint_steps(str(tmp_path)) == [2]
     fresh = tiny.model(tiny.config(tmp_path), seed=1)
     assert CheckpointWriter(fresh, str(tmp_path), 5).restore_latest() == 2
     for name, v in state_variables(fresh).items():
@@ -63,5 +46,5 @@ def test_the_writer_refuses_a_non_finite_state(tiny, tmp_path):
     with pytest.raises(DivergenceError, match="Training diverged at step 6: non-finite "
                                               f"discriminator/{kernel.path}"):
         writer.save()
-    assert _checkpoints(str(tmp_path)) == [5]
+    assert checkpoint_steps(str(tmp_path)) == [5]
     assert writer.last_saved_step == 5
