@@ -127,6 +127,13 @@ def build(src, batch_size):
     return d_step, g_step, torch
 
 
+def check_studiogan_src(parser, path):
+    """`parser.error` unless `path` is the src folder of a StudioGAN checkout."""
+    if not os.path.isfile(os.path.join(path, "models", "resnet.py")):
+        parser.error("`--studiogan_src` must be the src folder of a PyTorch-StudioGAN "
+                     f"checkout (with models/resnet.py). Received: {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--studiogan_src", required=True,
@@ -135,9 +142,7 @@ def main():
     parser.add_argument("--iters", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
     args = parser.parse_args()
-    if not os.path.isfile(os.path.join(args.studiogan_src, "models", "resnet.py")):
-        parser.error("`--studiogan_src` must be the src folder of a PyTorch-StudioGAN "
-                     f"checkout (with models/resnet.py). Received: {args.studiogan_src}")
+    check_studiogan_src(parser, args.studiogan_src)
     d_step, g_step, torch = build(os.path.abspath(args.studiogan_src), args.batch_size)
     for _ in range(args.warmup):
         d_step(), g_step()

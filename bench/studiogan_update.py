@@ -62,6 +62,7 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import studiogan_step  # noqa: E402  (torch only imported when networks are built)
 from studiogan_weights import (ADAM, BN_EPSILON, BN_MOMENTUM, NUM_CLASSES,  # noqa: E402
                                OPTIMIZERS, VARIANTS, Z_DIM, bn_sizes, differences,
                                discriminator_weights, generator_weights,
@@ -70,7 +71,6 @@ from studiogan_weights import (ADAM, BN_EPSILON, BN_MOMENTUM, NUM_CLASSES,  # no
 
 def torch_side(args):
     sys.path.insert(0, HERE)
-    import studiogan_step
     import torch
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)  # the orthogonal init and the u, v of spectral_norm
@@ -317,9 +317,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
-    if not os.path.isfile(os.path.join(args.studiogan_src, "models", "resnet.py")):
-        parser.error("`--studiogan_src` must be the src folder of a PyTorch-StudioGAN "
-                     f"checkout (with models/resnet.py). Received: {args.studiogan_src}")
+    studiogan_step.check_studiogan_src(parser, args.studiogan_src)
     if args.side == "torch":
         return torch_side(args)
     npz = args.torch_npz
