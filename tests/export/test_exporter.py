@@ -62,6 +62,7 @@ def parse_saved_model_cli_show(text):
     return signatures
 
 
+@pytest.mark.slow  # a saved_model_cli start (11 s); test_client reads the SignatureDefs itself
 def test_saved_model_cli_show_lists_both_signatures(saved_model_dir):
     proc = run_program(["saved_model_cli", "show", "--all", "--dir", saved_model_dir])
     signatures = parse_saved_model_cli_show(proc.stdout)
@@ -242,6 +243,7 @@ def test_warmup_batches_over_the_limit_are_refused_before_anything_is_written(
     assert not base.exists()
 
 
+@pytest.mark.slow  # a sagan-export start (9 s); the refusal itself is checked in-process above
 def test_sagan_export_refuses_warmup_sizes_over_max_batch_size(model_dir, tmp_path):
     base = tmp_path / "base"
     proc = subprocess.run(["sagan-export", f"--model_dir={model_dir}", f"--export_base={base}",

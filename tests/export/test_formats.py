@@ -176,6 +176,7 @@ def _error_line(*args):
     return proc.stderr.strip().splitlines()[-1]
 
 
+@pytest.mark.slow  # two sagan-export starts (18 s); the format table's refusal below is default
 def test_the_program_refuses_an_unknown_format_and_serving_flags_by_name(model_dir, tmp_path):
     base = tmp_path / "exports"
     line = _error_line("sagan-export", f"--model_dir={model_dir}", f"--export_base={base}",
@@ -188,6 +189,9 @@ def test_the_program_refuses_an_unknown_format_and_serving_flags_by_name(model_d
     assert line == ("sagan-export: error: --warmup_batch_sizes: for "
                     f"--format=saved_model (TF Serving) only. Received: --format={CONVERTED[0]}")
     assert not base.exists()
+
+
+def test_an_unknown_format_is_refused_by_name():
     with pytest.raises(ValueError, match=re.escape(
             f"`format` must be one of {sorted(converters.FORMATS)}. Received: format='pt'")):
         converters.get_format("pt")

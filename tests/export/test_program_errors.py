@@ -59,6 +59,11 @@ def test_outputs_that_are_not_writable_are_refused_before_any_work(model_dir, tm
                 f"--export_base={tmp_path / 'a_file'}")
     assert line == (f"sagan-export: error: `--export_base={tmp_path / 'a_file'}` is a "
                     "file, not a directory: pass a directory (it is created if needed).")
+
+
+@pytest.mark.slow  # three sagan-sample starts (30 s); sagan-export's refusal above is default
+def test_sample_outputs_that_are_not_writable_are_refused(model_dir, tmp_path):
+    (tmp_path / "a_file").write_text("x")
     line = _run("sagan-sample", f"--model_dir={model_dir}", f"--output={tmp_path}")
     assert line == f"sagan-sample: error: `--output={tmp_path}` is a directory: pass a file name."
     line = _run("sagan-sample", f"--model_dir={model_dir}",

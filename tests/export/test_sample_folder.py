@@ -158,6 +158,7 @@ def test_the_program_resumes_a_folder(model_dir, generators, tmp_path):
     assert_pixels_are_the_generators(str(root), generators[0], 4, 12)
 
 
+@pytest.mark.slow  # 19 s of program starts; the folder writer's refusals stay default in-process
 def test_the_program_refuses_sheet_flags_and_a_missing_count(model_dir, tmp_path):
     args = _program_args(model_dir, tmp_path / "samples")
     for extra, message in (

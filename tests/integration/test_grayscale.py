@@ -15,8 +15,12 @@ from sagan_tf.data import digits_arrays
 from sagan_tf.grid import make_grid
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
+
 from training import pipeline, trainer
 from training import strategy as strategy_lib
+
+# 35 s of programs; test_multispectral takes a non-RGB model through the same path.
+pytestmark = pytest.mark.slow
 
 GREY = dict(generator_overrides=dict(channels=[8, 8, 8], attention_resolutions=[],
                                      image_channels=1),

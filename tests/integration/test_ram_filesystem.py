@@ -10,6 +10,7 @@ import os
 import uuid
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from export import exporter, sampling
@@ -45,6 +46,7 @@ def _train(config):
     return trainer.fit(config, strategy, dataset, model)[0], config
 
 
+@pytest.mark.slow  # a whole run (75 s); ram:// stays default in test_storage, test_formats, test_sample_folder
 def test_a_whole_run_lives_on_ram_filesystem(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a local write would land here
     base = f"ram://sagan-{uuid.uuid4().hex[:8]}"

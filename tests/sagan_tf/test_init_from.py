@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from sagan_tf import init_from
+from sagan_tf import compat, init_from
 from sagan_tf.data import load_dataset
 from sagan_tf.checkpoints import make_checkpoint
 from sagan_tf.run_dir import RunDir
@@ -131,6 +131,7 @@ def test_the_optimizers_moments_come_along_when_asked(tmp_path):
                 np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=a.path)
 
 
+@pytest.mark.slow  # 22 s of fits; the block-range checks stay default
 def test_frozen_discriminator_blocks_do_not_move(tmp_path):
     config = _config(tmp_path / "run", freeze_d_blocks=2, d_lr=1e-2)
     model = _model(config)
@@ -219,7 +220,7 @@ def test_faults_are_refused_before_any_network_is_built(tmp_path):
 def test_a_mirrored_run_starts_from_the_sources_weights_on_every_replica(tmp_path):
     source_config, source, _ = _source(tmp_path)
     config = init_from.resolve(_config(tmp_path / "new", init_from=source_config.model_dir))
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = compat.mirrored_strategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         model = _model(config)
     init_from.initialize(model, config)  # outside the scope, as sagan-train's fit does

@@ -3,6 +3,7 @@ import pytest
 import tensorflow as tf
 
 from reference import hinge_d, hinge_g
+from sagan_tf import compat  # MirroredStrategies with fresh collective keys
 from sagan_tf.losses import (MODE_SEEKING_EPS, discriminator_hinge_loss, generator_hinge_loss,
                              mode_seeking_loss, paired_labels)
 
@@ -78,7 +79,7 @@ def test_global_batch_size_slices_sum_to_global_mean(sizes):
 def test_global_batch_size_under_mirrored_strategy(sizes):
     """Per-replica losses on two replicas, summed by the strategy, equal the numpy mean
     over the global batch."""
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = compat.mirrored_strategy(["/cpu:0", "/cpu:1"])
     assert strategy.num_replicas_in_sync == 2
     n = sum(sizes)
     real, fake = _logits(n, 6), _logits(n, 7)

@@ -37,7 +37,9 @@ def _fit(model, dataset):
 
 
 @pytest.mark.parametrize("d_steps,grad_accum", [
-    (1, 1), pytest.param(2, 2, marks=pytest.mark.slow)])  # four fits each: minutes
+    # Four fits each (75 s): both slow. test_checkpoints' restore test keeps the whole
+    # training state's round trip (the programs' path) in the default run.
+    pytest.param(1, 1, marks=pytest.mark.slow), pytest.param(2, 2, marks=pytest.mark.slow)])
 def test_save_load_fit_continues_as_the_uninterrupted_fit(tmp_path, d_steps, grad_accum):
     first, then = 2, 2
     rows = 2 * d_steps * grad_accum

@@ -61,6 +61,7 @@ def test_writes_the_statistics_and_the_protocol(classifier_path, tmp_path):
 
 
 
+@pytest.mark.slow  # 18 s (trains a classifier); the statistics test stays default
 def test_a_domain_classifier_on_digits_needs_no_num_classes(tmp_path):
     """Trained here (one epoch): its class count comes from the data (digits: 10), as
     sagan-eval takes it."""

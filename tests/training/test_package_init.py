@@ -10,7 +10,7 @@ import pytest
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize("package", ["training", "export"])
+@pytest.mark.parametrize("package", ["training", pytest.param("export", marks=pytest.mark.slow)])
 def test_a_console_scripts_requires_does_not_reach_pkg_resources(package, tmp_path):
     # What the console scripts of `pip install -e .` (setuptools' develop) do: define
     # __requires__ in __main__, then import the program. pkg_resources, imported later by

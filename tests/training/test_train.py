@@ -55,6 +55,7 @@ def _outputs(model_dir):
     return np.asarray(generator([z, tf.range(10)], training=False)), config
 
 
+@pytest.mark.slow  # three sagan-train processes (95 s); resume equality stays default in-process in test_sagan_saving
 def test_killed_run_resumes_with_the_losses_of_an_uninterrupted_run(tmp_path):
     steps, flags = 14, ["--steps=14", "--checkpoint_every=4", "--deterministic"]
     reference = _start(tmp_path / "reference", *flags)
@@ -105,11 +106,13 @@ def _run(tmp_path, *flags, config=None):
 @pytest.mark.parametrize("flags,saved,messages", [
     (["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
      ["--batch_size=7 is the global batch", "2 replicas", "--batch_size=6 or --batch_size=8"]),
-    (["--preset=sagan48"], None, ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"]),
+    pytest.param(["--preset=sagan48"], None,  # the flag's enum check: slow
+                 ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"], marks=pytest.mark.slow),
     (["--batch_size=16", "--attention="], dict(batch_size=8),
      ["batch_size: saved 8, requested 16", "generator attention_resolutions: saved [16], "
       "requested []", "another --model_dir"]),
-    (["--g_channels=16,16"], None, ["generator's blocks must reach", "resolution 32"]),
+    pytest.param(["--g_channels=16,16"], None,  # test_generator checks it in-process
+                 ["generator's blocks must reach", "resolution 32"], marks=pytest.mark.slow),
 ])
 def test_settings_that_cannot_work_exit_with_a_clear_message(tmp_path, flags, saved,
                                                              messages):
@@ -135,8 +138,11 @@ def _error_line(err):
 
 
 @pytest.mark.parametrize("fault", [
-    "model_dir_is_a_file", pytest.param("model_dir_under_a_file", marks=pytest.mark.slow),
-    "garbled_config", "held_lock", "missing_classifier",
+    pytest.param("model_dir_is_a_file", marks=pytest.mark.slow),
+    pytest.param("model_dir_under_a_file", marks=pytest.mark.slow),
+    "garbled_config",
+    pytest.param("held_lock", marks=pytest.mark.slow),  # test_run_lock refuses it in-process
+    "missing_classifier",
     pytest.param("unparsable_flag", marks=pytest.mark.slow)])
 def test_faults_a_user_can_fix_are_one_line_before_any_work(tmp_path, fault):
     run = tmp_path / "run"
@@ -215,6 +221,7 @@ def test_two_workers_train_together_and_only_the_chief_writes(tmp_path):
                                    err_msg=column)
 
 
+@pytest.mark.slow  # tests/test_program_help.py checks every program's --help
 def test_help_lists_the_programs_flags():
     out = subprocess.run(["sagan-train", "--helpshort"], capture_output=True, text=True,
                          env=_env(), timeout=120).stdout

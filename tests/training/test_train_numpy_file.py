@@ -6,6 +6,7 @@ import os
 import subprocess
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from sagan_tf.run_dir import RunDir
@@ -22,6 +23,7 @@ def _train(model_dir, dataset, *flags):
     return proc.returncode, proc.stderr
 
 
+@pytest.mark.slow  # 35 s; integration/test_multispectral trains, exports and evaluates a 4-band model
 def test_an_npz_of_four_bands_trains_a_four_channel_model(tmp_path):
     rng = np.random.RandomState(0)
     images = rng.randint(0, 256, (8, 32, 32, 4)).astype(np.uint8)

@@ -78,6 +78,7 @@ def test_signals_during_the_final_save_do_not_lose_it(tiny):
     assert signal.getsignal(signal.SIGINT) is previous
 
 
+@pytest.mark.slow  # 17 s; the display only
 def test_an_early_stop_does_not_show_a_full_progress_bar(tiny, capsys):
     model = tiny.model()
     model.fit(tiny.digits(), steps_per_epoch=8, verbose=1, callbacks=[

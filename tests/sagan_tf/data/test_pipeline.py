@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from sagan_tf import data
+from sagan_tf import compat, data
 from sagan_tf.data import pipeline
 
 
@@ -142,7 +142,7 @@ def test_drop_remainder_and_batch_shapes():
 
 
 def test_distributes_over_two_replicas():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = compat.mirrored_strategy(["/cpu:0", "/cpu:1"])
     ds, _ = data.load_dataset("digits", resolution=8, global_batch_size=8, seed=0)
     dist = strategy.experimental_distribute_dataset(ds)
     x, y = next(iter(dist))

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from reference import batch_norm_train
 from sagan_tf.layers import BatchNorm
+from sagan_tf import compat  # MirroredStrategies with fresh collective keys
 
 C = 6
 
@@ -163,7 +164,7 @@ def test_bfloat16_gradient_keeps_its_digits_under_a_large_mean():
 
 
 def test_synchronized_uses_global_batch_statistics_across_replicas():
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = compat.mirrored_strategy(["/cpu:0", "/cpu:1"])
     x = _data()
     with strategy.scope():
         layer = _layer(True, synchronized=True, epsilon=1e-3)

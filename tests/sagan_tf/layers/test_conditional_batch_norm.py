@@ -6,6 +6,7 @@ import tensorflow as tf
 
 from reference import batch_norm_train, cbn_inference, cbn_train
 from sagan_tf.layers import ConditionalBatchNorm
+from sagan_tf import compat  # MirroredStrategies with fresh collective keys
 
 K, C = 4, 6
 
@@ -102,7 +103,7 @@ def test_gradient_reaches_only_the_rows_of_present_classes(fused):
 
 @pytest.mark.parametrize("synchronized", [True, False])
 def test_synchronized_uses_global_batch_statistics_across_replicas(synchronized, fused):
-    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    strategy = compat.mirrored_strategy(["/cpu:0", "/cpu:1"])
     x, labels = _data()
     with strategy.scope():
         layer = _layer(synchronized=synchronized, fused=fused)
