@@ -46,7 +46,9 @@ def _train(config):
     return trainer.fit(config, strategy, dataset, model)[0], config
 
 
-@pytest.mark.slow  # a whole run (75 s); ram:// stays default in test_storage, test_formats, test_sample_folder
+# A whole run (75 s): slow. ram:// paths stay in the default run in test_storage, test_formats
+# and test_sample_folder.
+@pytest.mark.slow
 def test_a_whole_run_lives_on_ram_filesystem(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a local write would land here
     base = f"ram://sagan-{uuid.uuid4().hex[:8]}"

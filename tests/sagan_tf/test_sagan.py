@@ -130,8 +130,8 @@ def _assert_same_weights(actual, expected, rtol=1e-5, atol=2e-6):
 
 
 # d_steps=2 takes the one-step path too; (1, 0.0) is slow.
-@pytest.mark.parametrize("d_steps,mode_seeking", [pytest.param(1, 0.0, marks=pytest.mark.slow), (2, 0.0),
-                                                  (1, 0.5)])
+@pytest.mark.parametrize("d_steps,mode_seeking", [
+    pytest.param(1, 0.0, marks=pytest.mark.slow), (2, 0.0), (1, 0.5)])
 def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps, mode_seeking):
     model = _model(d_steps=d_steps, mode_seeking=mode_seeking)
     g, d = _copy(model.generator), _copy(model.discriminator)
@@ -193,7 +193,8 @@ def test_compile_refuses_d_steps_outside_the_noise_streams(d_steps):
 
 # (0, True) and (2, False) cover the warm-up and the start step; the other two are slow.
 @pytest.mark.parametrize("ema_start_step,ema_warmup", [
-    (0, True), pytest.param(2, True, marks=pytest.mark.slow), pytest.param(0, False, marks=pytest.mark.slow), (2, False)])
+    (0, True), pytest.param(2, True, marks=pytest.mark.slow),
+    pytest.param(0, False, marks=pytest.mark.slow), (2, False)])
 def test_ema_follows_the_formula(ema_start_step, ema_warmup):
     # 0.25 lies between the warm-up's first decays 2/11 and 3/12 and its later ones, so
     # with the warm-up both branches of the min are taken.

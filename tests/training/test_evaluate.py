@@ -183,7 +183,8 @@ def sagan_eval_command():
     return [command] if command else [sys.executable, "-m", "training.evaluate"]
 
 
-@pytest.mark.parametrize("static_z", [True, pytest.param(False, marks=pytest.mark.slow)],  # 22 s each
+# 10-22 s each: the variable-width export is slow.
+@pytest.mark.parametrize("static_z", [True, pytest.param(False, marks=pytest.mark.slow)],
                          ids=["z_dim_in_signature", "z_dim_in_variable"])
 def test_saved_model_gives_the_same_numbers_as_its_checkpoint(run, results, tmp_path,
                                                               static_z):

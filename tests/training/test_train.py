@@ -55,7 +55,9 @@ def _outputs(model_dir):
     return np.asarray(generator([z, tf.range(10)], training=False)), config
 
 
-@pytest.mark.slow  # three sagan-train processes (95 s); resume equality stays default in-process in test_sagan_saving
+# Three sagan-train processes (95 s): slow. In the default run test_checkpoints restores the
+# whole training state and test_stop_on_signal saves it on a signal.
+@pytest.mark.slow
 def test_killed_run_resumes_with_the_losses_of_an_uninterrupted_run(tmp_path):
     steps, flags = 14, ["--steps=14", "--checkpoint_every=4", "--deterministic"]
     reference = _start(tmp_path / "reference", *flags)
@@ -107,7 +109,8 @@ def _run(tmp_path, *flags, config=None):
     (["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
      ["--batch_size=7 is the global batch", "2 replicas", "--batch_size=6 or --batch_size=8"]),
     pytest.param(["--preset=sagan48"], None,  # the flag's enum check: slow
-                 ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"], marks=pytest.mark.slow),
+                 ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"],
+                 marks=pytest.mark.slow),
     (["--batch_size=16", "--attention="], dict(batch_size=8),
      ["batch_size: saved 8, requested 16", "generator attention_resolutions: saved [16], "
       "requested []", "another --model_dir"]),

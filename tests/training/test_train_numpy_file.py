@@ -23,7 +23,8 @@ def _train(model_dir, dataset, *flags):
     return proc.returncode, proc.stderr
 
 
-@pytest.mark.slow  # 35 s; integration/test_multispectral trains, exports and evaluates a 4-band model
+# 35 s: slow. integration/test_multispectral trains, exports and evaluates a 4-band model.
+@pytest.mark.slow
 def test_an_npz_of_four_bands_trains_a_four_channel_model(tmp_path):
     rng = np.random.RandomState(0)
     images = rng.randint(0, 256, (8, 32, 32, 4)).astype(np.uint8)
