@@ -129,7 +129,7 @@ def _assert_same_weights(actual, expected, rtol=1e-5, atol=2e-6):
         np.testing.assert_allclose(a.numpy(), e.numpy(), rtol=rtol, atol=atol, err_msg=a.path)
 
 
-# d_steps=2 takes the one-step path too; (1, 0.0) is slow.
+# (1, 0.5) covers one D step, (2, 0.0) two; (1, 0.0) repeats them and is slow.
 @pytest.mark.parametrize("d_steps,mode_seeking", [
     pytest.param(1, 0.0, marks=pytest.mark.slow), (2, 0.0), (1, 0.5)])
 def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps, mode_seeking):

@@ -141,7 +141,7 @@ def _error_line(err):
 
 
 @pytest.mark.parametrize("fault", [
-    pytest.param("model_dir_is_a_file", marks=pytest.mark.slow),
+    "model_dir_is_a_file",  # no in-process twin: stays default
     pytest.param("model_dir_under_a_file", marks=pytest.mark.slow),
     "garbled_config",
     pytest.param("held_lock", marks=pytest.mark.slow),  # test_run_lock refuses it in-process

@@ -23,7 +23,8 @@ def _train(model_dir, dataset, *flags):
     return proc.returncode, proc.stderr
 
 
-# 35 s: slow. integration/test_multispectral trains, exports and evaluates a 4-band model.
+# 35 s: slow. integration/test_multispectral trains and exports a 4-band model, and has
+# RGB classifiers refuse it.
 @pytest.mark.slow
 def test_an_npz_of_four_bands_trains_a_four_channel_model(tmp_path):
     rng = np.random.RandomState(0)
