@@ -22,6 +22,7 @@ sys.path.insert(0, HERE)
 
 from programs import run_program  # noqa: E402
 from standin_client import StandIn  # noqa: E402
+from tiny_models import TINY  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sagan_tf.checkpoints import make_checkpoint  # noqa: E402
@@ -54,8 +55,7 @@ def model_dir(tmp_path_factory):
     """A training run's directory with an EMA generator different from G."""
     path = str(tmp_path_factory.mktemp("run"))
     config = TrainConfig(model_dir=path, num_classes=NUM_CLASSES, class_names=CLASS_NAMES,
-                         generator_overrides=dict(channels=[16, 16, 16]),
-                         discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+                         **TINY)
     model = build_model(config)
     compile_model(model, config)
     _randomize(model.generator, np.random.RandomState(1))

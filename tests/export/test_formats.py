@@ -15,6 +15,7 @@ from ai_edge_litert.interpreter import Interpreter
 import sagan_tf
 from export import converters, exporter
 from programs import run_program, subprocess_env
+from tiny_models import TINY_G
 from sagan_tf import storage
 
 CONVERTED = sorted(name for name, f in converters.FORMATS.items() if f.convert is not None)
@@ -124,8 +125,7 @@ def test_labels_outside_the_classes_fail_in_the_runtime(name, converted_exports)
 def _unconditional_generator():
     """A small unconditional generator with batch statistics measured on its own
     output, so that activations are in a normal range."""
-    generator = sagan_tf.build_generator("sagan32", None, channels=[16, 16, 16],
-                                         latent_dim=8)
+    generator = sagan_tf.build_generator("sagan32", None, **TINY_G, latent_dim=8)
     rng = np.random.RandomState(3)
     for w in generator.weights:
         if w.path.endswith("/gamma") and not w.shape:  # attention on

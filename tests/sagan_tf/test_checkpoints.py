@@ -14,9 +14,8 @@ from sagan_tf.checkpoints import (CheckpointError, CheckpointWriter, checkpoint_
 from sagan_tf.models import build_model, compile_model
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
+from tiny_models import TINY
 
-TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
-            discriminator_overrides=dict(channels=[16, 16, 16, 16]))
 
 
 def _config(model_dir, **changes):

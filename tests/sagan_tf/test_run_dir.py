@@ -7,9 +7,8 @@ import pytest
 from sagan_tf import storage
 from sagan_tf.run_dir import RunDir
 from sagan_tf.train_config import TrainConfig
+from tiny_models import TINY
 
-TINY = dict(generator_overrides=dict(channels=[16, 16, 16]),
-            discriminator_overrides=dict(channels=[16, 16, 16, 16]))
 
 
 def _config(model_dir, **changes):
@@ -25,8 +24,8 @@ def test_config_round_trips_through_the_run_directory(tmp_path, where):
     config = _config(model_dir, ema_decay=None, d_steps=2)
     run.save_config(config)
     assert run.load_config() == config
-    assert storage.read_json(run.config_file)["generator_overrides"] == {
-        "channels": [16, 16, 16]}
+    assert storage.read_json(run.config_file)["generator_overrides"] == TINY[
+        "generator_overrides"]
 
 
 def test_missing_config_names_the_directory(tmp_path):

@@ -26,6 +26,7 @@ from sagan_tf.checkpoints import make_checkpoint
 from sagan_tf.run_dir import RunDir
 from sagan_tf.models import build_model, compile_model
 from sagan_tf.train_config import TrainConfig
+from tiny_models import TINY
 from training import evaluate
 
 NUM_CLASSES = 10
@@ -51,8 +52,7 @@ def sagan_eval(*args):
 def run(tmp_path_factory):
     model_dir = str(tmp_path_factory.mktemp("run"))
     config = TrainConfig(model_dir=model_dir, num_classes=NUM_CLASSES, dataset="digits",
-                         generator_overrides=dict(channels=[16, 16, 16]),
-                         discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+                         **TINY)
     model = build_model(config)
     compile_model(model, config)
     RunDir(model_dir).save_config(config)

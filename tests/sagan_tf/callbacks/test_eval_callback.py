@@ -22,6 +22,7 @@ from sagan_tf import evaluation, metrics
 from sagan_tf.data import digits_arrays, load_dataset
 from sagan_tf.callbacks import eval_callback
 from noise_reference import documented_z
+from tiny_models import TINY
 from sagan_tf.checkpoints import make_checkpoint
 from sagan_tf.models import build_model, compile_model
 from sagan_tf.train_config import TrainConfig
@@ -36,8 +37,7 @@ Z_DIM = 128
 
 def tiny_config(model_dir):
     return TrainConfig(model_dir=str(model_dir), num_classes=NUM_CLASSES, dataset="digits",
-                       generator_overrides=dict(channels=[16, 16, 16]),
-                       discriminator_overrides=dict(channels=[16, 16, 16, 16]))
+                       **TINY)
 
 
 def fresh_model(model_dir):

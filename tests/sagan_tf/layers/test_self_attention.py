@@ -186,8 +186,10 @@ def _grads(layer, x):
 
 
 @pytest.mark.parametrize("policy", ["float32", "mixed_bfloat16"])
-@pytest.mark.parametrize("pool_keys,size", [(True, (8, 6)), (False, (5, 3)),
-                                            (False, (8, 6))])
+@pytest.mark.parametrize("pool_keys,size", [
+    (True, (8, 6)), (False, (5, 3)),
+    # 48 queries x 48 keys: the first case's query blocks with more key blocks (slow).
+    pytest.param(False, (8, 6), marks=pytest.mark.slow)])
 def test_memory_efficient_path_equals_the_plain_path(pool_keys, size, policy):
     """Output and gradients w.r.t. x and all five weights: the chunked path (blocks of
     5 queries x 4 keys: 12 or 48 and 15 positions, not multiples) against the
