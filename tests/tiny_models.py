@@ -2,8 +2,10 @@
 `tiny` fixture, loaded for every test by tests/conftest.py.
 
 The networks are `sagan32` cut to two blocks each of 16 channels (G from 8x8, D
-downsampling twice), attention at 16x16 in both: every kind of layer the preset has, at
-about two thirds of its graph, which the tests trace or run eagerly many times."""
+downsampling twice), attention at 16x16 in both: about two thirds of its graph, which the
+tests trace or run eagerly many times. Every layer kind of the preset but one is there:
+D's blocks without downsampling are left out (tests/sagan_tf/networks and layers cover
+them, and test_sagan's unconditional step trains a D of the full layout)."""
 
 import types
 

@@ -10,7 +10,6 @@ from sagan_tf.train_config import TrainConfig
 from tiny_models import TINY
 
 
-
 def _config(model_dir, **changes):
     return TrainConfig(model_dir=str(model_dir), num_classes=10,
                        class_names=tuple("0123456789"), **{**TINY, **changes})
