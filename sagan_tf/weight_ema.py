@@ -26,8 +26,9 @@ def update(shadow_model, model, decay):
     Spectral-norm u vectors are copied: they are unit power-iteration estimates, not
     parameters, and an average of unit vectors is not one.
     """
+    rest = 1.0 - decay  # once, not an op per weight in the train step's graph
     for shadow, w in zip(shadow_model.weights, model.weights):
         if w.path.endswith("sn_u"):
             shadow.assign(w)
         else:
-            shadow.assign(decay * shadow + (1.0 - decay) * w)
+            shadow.assign(decay * shadow + rest * w)

@@ -33,12 +33,17 @@ def spectral_normalize(kernel, u, power_iterations, training):
     """
     units = ops.shape(kernel)[-1]
     w = ops.reshape(kernel, (-1, units))
+    w_t = ops.transpose(w)
     u_hat = u
-    v_hat = _l2_normalize(ops.matmul(u_hat, ops.transpose(w)))
-    if training:
-        for _ in range(power_iterations):
-            v_hat = _l2_normalize(ops.matmul(u_hat, ops.transpose(w)))
-            u_hat = _l2_normalize(ops.matmul(v_hat, w))
+    # Each op once: a train step's graph holds this for every SN layer and call, and its
+    # size is what tracing and Grappler cost (a v computed before the loop, then
+    # overwritten, would be dead ops in every training call).
+    iterations = power_iterations if training else 0
+    for _ in range(iterations):
+        v_hat = _l2_normalize(ops.matmul(u_hat, w_t))
+        u_hat = _l2_normalize(ops.matmul(v_hat, w))
+    if not iterations:
+        v_hat = _l2_normalize(ops.matmul(u_hat, w_t))
     u_hat = ops.stop_gradient(u_hat)
     v_hat = ops.stop_gradient(v_hat)
     sigma = ops.sum(ops.matmul(v_hat, w) * u_hat)
