@@ -116,6 +116,13 @@ def test_saved_model_cli_run_serving_default_and_its_label_error(saved_model_dir
 def test_an_existing_version_is_refused(model_dir, export_base):
     with pytest.raises(FileExistsError, match=r"Version 1 already exists .* as version 2"):
         exporter.export_model_dir(model_dir, export_base, 1)
+    assert sorted(os.listdir(export_base)) == ["1", "models.config"]
+
+
+# A sagan-export process (about 9 s of CPU); test_program_errors checks the program's other
+# refusals in the default run.
+@pytest.mark.slow
+def test_the_program_refuses_an_existing_version(model_dir, export_base):
     proc = subprocess.run(["sagan-export", f"--model_dir={model_dir}",
                            f"--export_base={export_base}", "--version=1"],
                           capture_output=True, text=True, env=subprocess_env(), timeout=300)

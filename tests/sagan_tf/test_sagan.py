@@ -207,19 +207,22 @@ def test_compile_refuses_d_steps_outside_the_noise_streams(d_steps):
         _model(d_steps=d_steps)
 
 
-# (0, True) and (2, False) cover the warm-up and the start step; the other two are slow.
+# (2, True) covers the start step and both branches of the warm-up's min in one model;
+# test_weight_ema checks `decay_at` itself for every combination, so the others are slow.
 @pytest.mark.parametrize("ema_start_step,ema_warmup", [
-    (0, True), pytest.param(2, True, marks=pytest.mark.slow),
-    pytest.param(0, False, marks=pytest.mark.slow), (2, False)])
+    pytest.param(0, True, marks=pytest.mark.slow), (2, True),
+    pytest.param(0, False, marks=pytest.mark.slow),
+    pytest.param(2, False, marks=pytest.mark.slow)])
 def test_ema_follows_the_formula(ema_start_step, ema_warmup):
-    # 0.25 lies between the warm-up's first decays 2/11 and 3/12 and its later ones, so
-    # with the warm-up both branches of the min are taken.
+    # Five G steps. 0.25 lies between the warm-up's decays (1 + t) / (10 + t) at t = 1
+    # (2/11) and t = 3 (4/13), so with the warm-up both branches of the min are taken;
+    # with start step 2 the first two steps are copies.
     ema_decay = 0.25
     model = _model(ema_decay=ema_decay, ema_start_step=ema_start_step,
                    ema_warmup=ema_warmup)
     paths = [w.path for w in model.generator.weights]
     shadow = [w.numpy().astype(np.float64) for w in model.generator.weights]
-    for step in range(4):
+    for step in range(5):
         model.train_step(_batch(8, seed=step))
         current = [w.numpy() for w in model.generator.weights]
         g_step = step + 1  # the EMA update runs after the G step

@@ -1,7 +1,7 @@
 """sagan-eval: its numbers against metrics recomputed from independently regenerated samples.
 
 One tiny untrained run (model_dir with config and checkpoint) and one domain
-classifier (3 epochs on the digits' train split) are shared by the module. The
+classifier (2 epochs on the digits' train split) are shared by the module. The
 program runs in-process through `main` (with its own FlagValues) except where
 the exit code and stderr are the point.
 """
@@ -61,7 +61,7 @@ def run(tmp_path_factory):
     path = RunDir(model_dir).domain_classifier
     classifier, accuracy = evaluation.load_eval_classifier(
         "domain", dataset="digits", resolution=32, num_classes=NUM_CLASSES,
-        domain_classifier_path=path, domain_epochs=3, verbose=0)
+        domain_classifier_path=path, domain_epochs=2, verbose=0)
     return types.SimpleNamespace(model_dir=model_dir, classifier=classifier,
                                  accuracy=accuracy, classifier_path=path)
 
@@ -94,7 +94,7 @@ def real_activations(run, split="test"):
 
 
 def test_domain_classifier_learned_the_digits(run):
-    assert run.accuracy > 0.8  # 3 epochs reach ~0.94; chance is 0.1.
+    assert run.accuracy > 0.8  # 2 epochs reach 0.92 (3: ~0.94); chance is 0.1.
 
 
 def test_json_holds_the_metrics_and_the_run(run, results):

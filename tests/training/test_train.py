@@ -105,16 +105,20 @@ def _run(tmp_path, *flags, config=None):
     return proc
 
 
+# Each case is a sagan-train process (about 9 s of CPU, most of it importing TensorFlow).
+# The messages are checked in-process too (test_strategy, test_train_config, test_generator),
+# so these are slow; the default run checks the program's one-line exit with the faults below.
 @pytest.mark.parametrize("flags,saved,messages", [
-    (["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
-     ["--batch_size=7 is the global batch", "2 replicas", "--batch_size=6 or --batch_size=8"]),
-    pytest.param(["--preset=sagan48"], None,  # the flag's enum check: slow
+    pytest.param(["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
+                 ["--batch_size=7 is the global batch", "2 replicas",
+                  "--batch_size=6 or --batch_size=8"], marks=pytest.mark.slow),
+    pytest.param(["--preset=sagan48"], None,  # the flag's enum check
                  ["--preset=sagan48", f"one of <{'|'.join(sorted(PRESETS))}>"],
                  marks=pytest.mark.slow),
-    (["--batch_size=16", "--attention="], dict(batch_size=8),
-     ["batch_size: saved 8, requested 16", "generator attention_resolutions: saved [16], "
-      "requested []", "another --model_dir"]),
-    pytest.param(["--g_channels=16,16"], None,  # test_generator checks it in-process
+    pytest.param(["--batch_size=16", "--attention="], dict(batch_size=8),
+                 ["batch_size: saved 8, requested 16", "generator attention_resolutions: "
+                  "saved [16], requested []", "another --model_dir"], marks=pytest.mark.slow),
+    pytest.param(["--g_channels=16,16"], None,
                  ["generator's blocks must reach", "resolution 32"], marks=pytest.mark.slow),
 ])
 def test_settings_that_cannot_work_exit_with_a_clear_message(tmp_path, flags, saved,
