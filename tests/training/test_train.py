@@ -105,9 +105,10 @@ def _run(tmp_path, *flags, config=None):
     return proc
 
 
-# Each case is a sagan-train process (about 9 s of CPU, most of it importing TensorFlow).
-# The messages are checked in-process too (test_strategy, test_train_config, test_generator),
-# so these are slow; the default run checks the program's one-line exit with the faults below.
+# Each case is a sagan-train process (about 9 s of CPU, most of it importing TensorFlow), so
+# all are slow: the messages are checked in-process by test_strategy, test_train_config and
+# test_generator (the preset's by absl's enum flag), and the default run checks the program's
+# one-line exit with the faults below.
 @pytest.mark.parametrize("flags,saved,messages", [
     pytest.param(["--strategy=mirrored", "--num_cpu_devices=2", "--batch_size=7"], None,
                  ["--batch_size=7 is the global batch", "2 replicas",
