@@ -32,3 +32,16 @@ def test_missing_config_names_the_directory(tmp_path):
         RunDir(tmp_path / "nothing").load_config()
 
 
+
+
+@pytest.mark.parametrize("text", ['{"batch_size": "eight", ', '{"batch_size": "eight"}'])
+def test_a_hand_edited_config_is_refused_with_what_to_do(tmp_path, text):
+    """Truncated JSON and a field of the wrong type: one ValueError that names the file and
+    says how to recover (sagan-train prints it as its one-line error)."""
+    (tmp_path / "config.json").write_text(text)
+    with pytest.raises(ValueError) as caught:
+        RunDir(tmp_path).load_config()
+    message = str(caught.value)
+    assert message.startswith(f"{tmp_path / 'config.json'} is not a valid sagan-train config")
+    assert "Undo the edit" in message and "another --model_dir" in message
+    assert "\n" not in message

@@ -296,9 +296,12 @@ def test_two_replicas_match_one_device_adam():
 
 @pytest.mark.parametrize("bad", [pytest.param(NUM_CLASSES, marks=pytest.mark.slow), -1])
 def test_fit_refuses_a_label_outside_the_classes(bad):
-    """-1 used to train as class 9 (`ops.take` wraps negative ids); now it fails in
-    fit's graph as 10 does, naming the label and the valid range."""
+    """-1 used to train as class 9 (`ops.take` wraps negative ids); now fit fails as for
+    10, naming the label and the valid range. Eager steps here (a traced train step costs
+    10 s of CPU); the same checks inside tf.function are tests/sagan_tf/networks' and
+    layers/test_conditional_batch_norm's `tf.function` cases."""
     model = _model()
+    model.run_eagerly = True
     images, labels = _batch(4)
     labels = tf.tensor_scatter_nd_update(labels, [[2]], [bad])
     with pytest.raises(tf.errors.InvalidArgumentError,

@@ -148,7 +148,7 @@ def _error_line(err):
 @pytest.mark.parametrize("fault", [
     "model_dir_is_a_file",  # no in-process twin: stays default
     pytest.param("model_dir_under_a_file", marks=pytest.mark.slow),
-    "garbled_config",
+    pytest.param("garbled_config", marks=pytest.mark.slow),  # test_run_dir: in-process
     pytest.param("held_lock", marks=pytest.mark.slow),  # test_run_lock refuses it in-process
     "missing_classifier",
     pytest.param("unparsable_flag", marks=pytest.mark.slow)])
