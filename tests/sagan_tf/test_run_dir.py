@@ -32,8 +32,6 @@ def test_missing_config_names_the_directory(tmp_path):
         RunDir(tmp_path / "nothing").load_config()
 
 
-
-
 @pytest.mark.parametrize("text", ['{"batch_size": "eight", ', '{"batch_size": "eight"}'])
 def test_a_hand_edited_config_is_refused_with_what_to_do(tmp_path, text):
     """Truncated JSON and a field of the wrong type: one ValueError that names the file and
