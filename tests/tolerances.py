@@ -24,9 +24,10 @@ PIXEL_LEVEL = 2.0 / 255.0
 #: process's graph). Measured, tiny sagan32 generator of tests/export (channels 16;
 #: three blocks then, two now): at most 1.8e-6 over the three kernel sets above
 #: (1.7e-6 oneDNN AVX-512, 1.5e-6 Eigen, 1.8e-6 oneDNN AVX2; batch 2 against batch 7,
-#: batch 7 against 64, eager against the export). The bound is 11x that, so kernels that round a little worse
-#: still pass, and 1/390 of a pixel level, so it still says "the same image" (another
-#: class moves this generator's images by more than 0.05, tests/export/test_sampling.py).
+#: batch 7 against 64, eager against the export). The bound is 11x that, so kernels that
+#: round a little worse still pass, and 1/390 of a pixel level, so it still says "the same
+#: image" (another class moves this generator's images by more than 0.05,
+#: tests/export/test_sampling.py).
 GENERATOR_ATOL = 2e-5
 
 #: z of `sagan_tf.noise` (float64 transform, rounded once to float32) against the
