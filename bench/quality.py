@@ -1,28 +1,27 @@
 """Attention vs no attention on digits, over several seeds: the paper's claim at small scale.
 
-    python bench/quality.py --seeds=5 [--steps=2000] [--width=32] [--out=bench_runs/quality]
+    python bench/quality.py --seeds=5 [--preset=sagan32_small] [--out=bench_runs/quality]
 
-Trains the `sagan32` layout on scikit-learn's digits (10 classes, 32x32) with seeds
-0..N-1 in two arms that differ only in self-attention: at 16x16 in G and D, and none
-(the SNGAN-projection baseline). Every run goes through the package's own programs
-(`sagan-train`, `sagan-eval --classifier=domain`, `sagan-sample`) and through
-`bench/digits_check.py` (a scikit-learn SVC on the real 8x8 digits, independent of the
-run and of the domain classifier). One domain classifier, trained once on the training
-split, measures all runs.
-
-The defaults are the README's first command (width 32, batch 32, 2,000 steps, D 4e-4,
-EMA 0.99) except G's learning rate: 4e-4 here, the rate the study was run with, 3e-4 in
-the first command (chosen afterwards: at 4e-4 each class's samples nearly collapse to one
-image; `--g_lr=3e-4` runs the study on the first command's settings). 10 runs take about
-70 minutes on 2 quiet cores.
+Trains the README's first command (`sagan32_small` on scikit-learn's digits, 10 classes,
+32x32, batch 32, 2,000 steps, the preset's learning rates, class affine, mode seeking and
+EMA) with seeds 0..N-1 in two arms that differ only in self-attention: at 16x16 in G and
+D (`--attention=16`), and none (`--attention=`, the SNGAN-projection baseline). Every run
+goes through the package's own programs (`sagan-train`, `sagan-eval --classifier=domain`,
+`sagan-sample`) and through `bench/digits_check.py` (a scikit-learn SVC on the real 8x8
+digits, independent of the run and of the domain classifier: class accuracy, within-class
+variety and coverage in its 8x8 space). One domain classifier, trained once on the
+training split, measures all runs. The seeds run arm by arm in turn (attention 0, none 0,
+attention 1, ...), so that a study cut short has as many seeds in each arm.
+`--g_lr`, `--d_lr`, `--ema_decay` and `--width` override the preset's (earlier studies:
+`--g_lr=4e-4 --ema_decay=0.99 --preset=sagan32 --width=32`).
 
 Reports per arm the mean and sample standard deviation of FID, KID, intra-FID, class
-accuracy (domain classifier and SVC), precision, recall, density and coverage; for the
-difference in mean FID (attention - none) Welch's t-test, the exact Mann-Whitney U test
-and a 95% bootstrap interval (seeds resampled within each arm); and copies the grid of
-each arm's median-FID seed. Writes `results.json` and `results.md` under `--out`.
-Finished runs are kept: an interrupted study resumes where it stopped (same arguments;
-`--fresh` starts over).
+accuracy (domain classifier and SVC), the SVC space's variety and coverage, and the domain
+classifier's precision, recall, density and coverage; for the difference in mean FID
+(attention - none) Welch's t-test, the exact Mann-Whitney U test and a 95% bootstrap
+interval (seeds resampled within each arm); and copies the grid of each arm's median-FID
+seed. Writes `results.json` and `results.md` under `--out`. Finished runs are kept: an
+interrupted study resumes where it stopped (same arguments; `--fresh` starts over).
 """
 
 import argparse
@@ -36,10 +35,12 @@ import time
 import numpy as np
 
 ARMS = (("attention@16", "attention", "16"), ("no attention", "baseline", ""))
-METRICS = ("fid", "kid", "intra_fid", "class_accuracy", "svc_accuracy", "precision",
-           "recall", "density", "coverage", "inception_score")
-RUN_ARGS = ("steps", "width", "batch_size", "g_lr", "d_lr", "ema_decay", "ema_start_step",
+METRICS = ("fid", "kid", "intra_fid", "class_accuracy", "svc_accuracy", "svc_variety",
+           "svc_coverage", "precision", "recall", "density", "coverage", "inception_score")
+RUN_ARGS = ("preset", "steps", "width", "batch_size", "g_lr", "d_lr", "ema_decay",
             "num_samples", "mixed_precision")
+#: Overrides passed to sagan-train only when given (None: the preset's).
+OPTIONAL_FLAGS = ("g_lr", "d_lr", "ema_decay")
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -50,24 +51,30 @@ def _run(cmd, stdout=None):
     return time.time() - start, done.stdout
 
 
+def train_command(arm, seed, args, model_dir):
+    """The sagan-train command of one seed of one arm: the arms differ in `--attention`."""
+    optional = [f"--{k}={getattr(args, k)}" for k in OPTIONAL_FLAGS
+                if getattr(args, k) is not None]
+    if args.width:
+        optional += [f"--g_channels={','.join([str(args.width)] * 3)}",
+                     f"--d_channels={','.join([str(args.width)] * 4)}"]
+    return ["sagan-train", "--dataset=digits", f"--preset={args.preset}", f"--seed={seed}",
+            f"--steps={args.steps}", f"--batch_size={args.batch_size}",
+            f"--attention={arm[2]}", f"--sample_every={args.steps}",
+            f"--checkpoint_every={args.steps}", f"--mixed_precision={args.mixed_precision}",
+            f"--model_dir={model_dir}"] + optional
+
+
 def train_and_evaluate(arm, seed, args, classifier_path):
     """One seed of one arm; returns its figures (cached in the run's `study.json`)."""
-    name, short, attention = arm
+    name, short, _ = arm
     model_dir = os.path.join(args.out, short, f"seed{seed}")
     cached = os.path.join(model_dir, "study.json")
     if os.path.exists(cached):
         with open(cached) as f:
             return json.load(f)
     shutil.rmtree(model_dir, ignore_errors=True)  # a run cut short starts over
-    width = ",".join([str(args.width)] * 3), ",".join([str(args.width)] * 4)
-    seconds, _ = _run([
-        "sagan-train", "--dataset=digits", "--preset=sagan32", f"--seed={seed}",
-        f"--steps={args.steps}", f"--batch_size={args.batch_size}",
-        f"--g_channels={width[0]}", f"--d_channels={width[1]}", f"--attention={attention}",
-        f"--g_lr={args.g_lr}", f"--d_lr={args.d_lr}", f"--ema_decay={args.ema_decay}",
-        f"--ema_start_step={args.ema_start_step}", f"--sample_every={args.steps}",
-        f"--checkpoint_every={args.steps}", f"--mixed_precision={args.mixed_precision}",
-        f"--model_dir={model_dir}"])
+    seconds, _ = _run(train_command(arm, seed, args, model_dir))
     _run(["sagan-eval", f"--model_dir={model_dir}", "--classifier=domain",
           f"--domain_classifier_path={classifier_path}", f"--num_samples={args.num_samples}",
           f"--seed={seed}", "--noprogress"])
@@ -80,7 +87,8 @@ def train_and_evaluate(arm, seed, args, classifier_path):
         result = json.load(f)
     svc = json.loads(check.strip().splitlines()[-1])
     result.update(arm=name, seed=seed, train_seconds=round(seconds, 1), grid=grid,
-                  svc_accuracy=svc["class_accuracy"], svc_per_class=svc["per_class"])
+                  svc_accuracy=svc["class_accuracy"], svc_variety=svc["variety"],
+                  svc_coverage=svc["coverage"], svc_per_class=svc["per_class"])
     with open(cached + ".tmp", "w") as f:
         json.dump(result, f, indent=2)
     os.replace(cached + ".tmp", cached)
@@ -153,7 +161,8 @@ def table(summaries, floor):
 
     columns = (("FID", "fid", 2), ("KID", "kid", 4), ("intra-FID", "intra_fid", 2),
                ("class acc. (domain)", "class_accuracy", 3),
-               ("class acc. (SVC)", "svc_accuracy", 3), ("precision", "precision", 3),
+               ("class acc. (SVC)", "svc_accuracy", 3), ("variety (SVC)", "svc_variety", 3),
+               ("coverage (SVC)", "svc_coverage", 3), ("precision", "precision", 3),
                ("recall", "recall", 3), ("density", "density", 3),
                ("coverage", "coverage", 3))
     rows = ["| arm (mean ± std over seeds) | " + " | ".join(c[0] for c in columns) + " |",
@@ -166,23 +175,28 @@ def table(summaries, floor):
     return "\n".join(rows)
 
 
-def main():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 per arm")
+    parser.add_argument("--preset", default="sagan32_small")
     parser.add_argument("--steps", type=int, default=2000)
-    parser.add_argument("--width", type=int, default=32)
+    parser.add_argument("--width", type=int, default=0, help="0: the preset's widths")
     parser.add_argument("--batch_size", type=int, default=32)
-    parser.add_argument("--g_lr", type=float, default=4e-4, help="TTUR: 1e-4")
-    parser.add_argument("--d_lr", type=float, default=4e-4, help="TTUR: 4e-4")
-    parser.add_argument("--ema_decay", type=float, default=0.99)
-    parser.add_argument("--ema_start_step", type=int, default=0)
+    parser.add_argument("--g_lr", type=float, default=None, help="default: the preset's")
+    parser.add_argument("--d_lr", type=float, default=None, help="default: the preset's")
+    parser.add_argument("--ema_decay", type=float, default=None, help="default: sagan-train's")
     parser.add_argument("--num_samples", type=int, default=2000)
     parser.add_argument("--mixed_precision", default="float32")
     parser.add_argument("--out", default="bench_runs/quality")
     parser.add_argument("--fresh", action="store_true", help="delete --out first")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     if args.seeds < 2:
         parser.error(f"`--seeds` must be at least 2 to compare arms. Received: --seeds={args.seeds}")
+    return args
+
+
+def main():
+    args = parse_args()
     if args.fresh:
         shutil.rmtree(args.out, ignore_errors=True)
     os.makedirs(args.out, exist_ok=True)
@@ -197,8 +211,10 @@ def main():
     with open(settings_path, "w") as f:
         json.dump(settings, f, indent=2)
     classifier_path = os.path.join(args.out, "domain_classifier.keras")
-    runs = {arm[0]: [train_and_evaluate(arm, seed, args, classifier_path)
-                     for seed in range(args.seeds)] for arm in ARMS}
+    runs = {arm[0]: [] for arm in ARMS}
+    for seed in range(args.seeds):  # arm by arm in turn: a study cut short stays balanced
+        for arm in ARMS:
+            runs[arm[0]].append(train_and_evaluate(arm, seed, args, classifier_path))
     floor = real_floor(classifier_path, seed=0)
     summaries = {name: arm_summary(r) for name, r in runs.items()}
     (att, base) = ([r["fid"] for r in runs[arm[0]]] for arm in ARMS)

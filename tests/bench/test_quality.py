@@ -1,6 +1,7 @@
 """bench/quality.py's statistics against independent computations."""
 
 import itertools
+import pathlib
 
 import numpy as np
 import pytest
@@ -51,3 +52,30 @@ def test_median_run_is_the_middle_fid():
     runs = [_run(f, i) for i, f in enumerate([3.0, 1.0, 2.0, 5.0, 4.0])]
     assert quality.median_run(runs)["seed"] == 0
     assert quality.median_run(runs[:4])["seed"] == 2  # even count: the lower middle
+
+
+def _readme_first_command_flags():
+    readme = (pathlib.Path(__file__).parents[2] / "README.md").read_text()
+    command = next(line for line in readme.splitlines() if "sagan-train " in line)
+    train = command.split("sagan-train ", 1)[1].split("&&")[0].split()
+    return {flag.split("=")[0]: flag for flag in train}
+
+
+def test_arms_differ_only_in_attention_and_train_the_first_command():
+    args = quality.parse_args([])
+    commands = [quality.train_command(arm, 3, args, "/tmp/run") for arm in quality.ARMS]
+    different = [set(c) ^ set(commands[0]) for c in commands[1:]]
+    assert all(d and all(flag.startswith("--attention=") for flag in d) for d in different)
+    first = _readme_first_command_flags()
+    for name in ("--dataset", "--preset", "--batch_size", "--steps"):
+        assert first[name] in commands[0], name  # the README's settings, not the study's own
+    assert not any(flag.startswith(("--g_lr", "--d_lr", "--ema", "--g_channels"))
+                   for flag in commands[0])  # the preset's, as the first command
+
+
+def test_overrides_reach_sagan_train_only_when_given():
+    args = quality.parse_args(["--g_lr=4e-4", "--width=16"])
+    command = quality.train_command(quality.ARMS[0], 0, args, "/tmp/run")
+    assert "--g_lr=0.0004" in command and "--g_channels=16,16,16" in command
+    assert "--d_channels=16,16,16,16" in command and not any(
+        flag.startswith("--d_lr") for flag in command)
