@@ -225,8 +225,11 @@ def main():
         medians[name] = {"seed": median["seed"], "fid": median["fid"],
                          "grid": os.path.join(args.out, f"{short}_median_grid.png")}
         shutil.copyfile(median["grid"], medians[name]["grid"])
+    from sagan_tf import cpu  # pylint: disable=import-outside-toplevel
+
+    machine = cpu.describe()  # the runs' kernels and CPU, beside their figures and minutes
     text = "\n".join([
-        table(summaries, floor), "",
+        machine, "", table(summaries, floor), "",
         f"FID difference (attention - none): {comparison['difference']:+.3f}; "
         f"95% bootstrap interval [{comparison['bootstrap_95'][0]:+.3f}, "
         f"{comparison['bootstrap_95'][1]:+.3f}]; Welch t = {comparison['welch_t']:.2f}, "
@@ -238,7 +241,7 @@ def main():
             f"{n} {np.median([r['train_seconds'] for r in rs]) / 60:.1f} (median)"
             for n, rs in runs.items())])
     with open(os.path.join(args.out, "results.json"), "w") as f:
-        json.dump({"settings": settings, "seeds": args.seeds, "runs": runs,
+        json.dump({"settings": settings, "seeds": args.seeds, "cpu": machine, "runs": runs,
                    "summary": summaries, "fid_comparison": comparison, "median_seeds": medians,
                    "real_floor": floor}, f, indent=2)
     with open(os.path.join(args.out, "results.md"), "w") as f:
