@@ -12,8 +12,9 @@ digits, independent of the run and of the domain classifier: class accuracy, wit
 variety and coverage in its 8x8 space). One domain classifier, trained once on the
 training split, measures all runs. The seeds run arm by arm in turn (attention 0, none 0,
 attention 1, ...), so that a study cut short has as many seeds in each arm.
-`--g_lr`, `--d_lr`, `--ema_decay` and `--width` override the preset's (earlier studies:
-`--g_lr=4e-4 --ema_decay=0.99 --preset=sagan32 --width=32`).
+`--g_lr`, `--d_lr`, `--ema_decay` and `--width` override the preset's (the earlier study
+ran `--preset=sagan32 --width=32 --g_lr=4e-4 --ema_decay=0.99`, before the EMA's decay
+warmed up).
 
 Reports per arm the mean and sample standard deviation of FID, KID, intra-FID, class
 accuracy (domain classifier and SVC), the SVC space's variety and coverage, and the domain
