@@ -297,7 +297,7 @@ def test_two_replicas_draw_one_devices_rows():
     assert not np.allclose(joined[:4], joined[4:])
 
 
-@pytest.mark.slow  # 17 s; test_sagan's two-replica SGD test checks the replica arithmetic
+@pytest.mark.slow  # 17 s; test_sagan_replicas' SGD test checks the replica arithmetic
 def test_two_replicas_step_as_one_device():
     single, mirrored, strategy, batch, dist = _one_and_two_replicas()
     # One step on the same global batch: the same weights (float32 summation order).

@@ -1,6 +1,6 @@
 """SAGAN.train_step against hand computations: SGD on the hinge losses' gradients taken
 with an independent GradientTape on copies of G and D, the stateless noise formula, the
-EMA formula in NumPy, and one device against two replicas."""
+EMA formula in NumPy (one device against two replicas: test_sagan_replicas)."""
 
 import re
 
@@ -11,70 +11,10 @@ import tensorflow as tf
 
 import sagan_tf
 from noise_reference import documented_z
-from tiny_models import TINY_D, TINY_G
-from tolerances import STEP_RTOL
+from sagan_steps import (D_LR, G_LR, LATENT, NUM_CLASSES, SEED, assert_same_weights,
+                         build_model, build_networks, copy_network, random_batch)
 from sagan_tf import noise
 from sagan_tf.sagan import SAGAN
-from sagan_tf.compat import mirrored_strategy  # fresh collective keys
-
-NUM_CLASSES = 10
-LATENT = 128
-# Noise seed. With sagan_tf.noise's z, seed 7 (used before) puts a pre-activation of the
-# replica test within float rounding of a ReLU kink: G then differs by 1.7e-4 after one
-# step. Over seeds 0-5 the two-step D difference is 2.8e-6 to 7.9e-6 (float32 summation
-# order); 1 is a seed away from kinks.
-SEED = 1
-# Small enough that the weights change smoothly (larger steps make the untrained nets
-# chaotic, and float32 rounding then grows from step to step).
-G_LR, D_LR = 0.01, 0.02
-
-
-def _networks(synchronized_bn=False, init_seed=0):
-    keras.utils.set_random_seed(init_seed)
-    # The plain convolutions: these tests check the replicas' arithmetic (losses over
-    # the global batch, summed gradients, synchronized statistics) to float32 summation
-    # order. With the sub-pixel 2x2 and strided 4x4 convolutions, two replicas of batch 4
-    # and one device of batch 8 ended 1.6e-5 apart on one G weight after 2 steps
-    # (rounding that differs with the batch size, not yet traced to a kernel, through a
-    # ReLU kink, we think); the plain path has fewer such reductions. Either way the bound
-    # is relative to the step (STEP_RTOL). The rewrites equal the plain path
-    # in tests/sagan_tf/layers and tests/sagan_tf/networks.
-    g = sagan_tf.build_generator("sagan32", NUM_CLASSES, **TINY_G,
-                                 synchronized_bn=synchronized_bn, upsample_conv="plain")
-    d = sagan_tf.build_discriminator("sagan32", NUM_CLASSES, **TINY_D,
-                                     pooled_conv="plain")
-    # Non-zero gammas, so that the attention branches take part in every gradient.
-    for net in (g, d):
-        for layer in net.layers:
-            if isinstance(layer, sagan_tf.layers.SelfAttention):
-                layer.gamma.assign(0.3)
-    return g, d
-
-
-def _model(optimizer="sgd", ema_decay=None, ema_start_step=0, d_steps=1, ema_warmup=True,
-           mode_seeking=0.0, **net_kwargs):
-    g, d = _networks(**net_kwargs)
-    model = SAGAN(g, d, ema_decay=ema_decay, ema_start_step=ema_start_step, seed=SEED,
-                  ema_warmup=ema_warmup, mode_seeking=mode_seeking)
-    if optimizer == "sgd":
-        model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR),
-                      d_steps_per_g_step=d_steps)
-    else:
-        model.compile(d_steps_per_g_step=d_steps)  # the paper's TTUR Adam
-    return model
-
-
-def _batch(n, seed=0):
-    rng = np.random.RandomState(seed)
-    images = rng.uniform(-1, 1, (n, 32, 32, 3)).astype("float32")
-    labels = rng.randint(0, NUM_CLASSES, n).astype("int32")
-    return tf.constant(images), tf.constant(labels)
-
-
-def _copy(net):
-    clone = keras.models.clone_model(net)
-    clone.set_weights(net.get_weights())  # includes the SN u vectors and BN statistics
-    return clone
 
 
 def _z(n, step, k):
@@ -125,42 +65,23 @@ def _hand_step(g, d, images, labels, step, d_steps=1, mode_seeking=0.0):
     return float(d_loss), float(g_loss)
 
 
-def _assert_same_weights(actual, expected, start):
-    """A network's weights after the same steps computed two ways, from the weights
-    `start`. Two summation orders (the batch's mean against sums divided by the global
-    batch; one device against two replicas): within STEP_RTOL of the distance the steps
-    moved them, as a norm over the network (tests/tolerances.py; one element alone
-    measured 1.1e-5 apart at a ReLU kink). The SN u vectors, estimates not parameters,
-    element by element (a W difference that size moves u by up to
-    1 / (sigma_1 - sigma_2) times as much, 2e-5 measured)."""
-    paths = [w.path for w in actual.weights]
-    kept = [i for i, p in enumerate(paths) if not p.endswith("sn_u")]
-    got, want, before = (np.concatenate([np.ravel(ws[i]) for i in kept]).astype(np.float64)
-                         for ws in (actual.get_weights(), expected.get_weights(), start))
-    assert np.linalg.norm(got - want) <= STEP_RTOL * np.linalg.norm(want - before), \
-        actual.name
-    for path, u, v in zip(paths, actual.get_weights(), expected.get_weights()):
-        if path.endswith("sn_u"):
-            assert np.abs(u - v).max() < 1e-4, path
-
-
 # (1, 0.5) covers one D step, (2, 0.0) two; (1, 0.0) repeats them and is slow.
 @pytest.mark.parametrize("d_steps,mode_seeking", [
     pytest.param(1, 0.0, marks=pytest.mark.slow), (2, 0.0), (1, 0.5)])
 def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps, mode_seeking):
-    model = _model(d_steps=d_steps, mode_seeking=mode_seeking)
-    g, d = _copy(model.generator), _copy(model.discriminator)
+    model = build_model(d_steps=d_steps, mode_seeking=mode_seeking)
+    g, d = copy_network(model.generator), copy_network(model.discriminator)
     d0 = [w.numpy() for w in d.trainable_variables]
     start_g, start_d = g.get_weights(), d.get_weights()
     for step in range(2):
-        images, labels = _batch(8 * d_steps, seed=step)
+        images, labels = random_batch(8 * d_steps, seed=step)
         d_loss, g_loss = _hand_step(g, d, images, labels, step, d_steps, mode_seeking)
         logs = model.train_step((images, labels))
         model.reset_metrics()
         np.testing.assert_allclose(float(logs["d_loss"]), d_loss, rtol=1e-5)
         np.testing.assert_allclose(float(logs["g_loss"]), g_loss, rtol=1e-5, atol=1e-6)
-        _assert_same_weights(model.discriminator, d, start_d)
-        _assert_same_weights(model.generator, g, start_g)
+        assert_same_weights(model.discriminator, d, start_d)
+        assert_same_weights(model.generator, g, start_g)
     assert int(model.g_optimizer.iterations) == 2
     assert int(model.d_optimizer.iterations) == 2 * d_steps
     # The steps moved D: the comparison is not between two copies of the start.
@@ -171,20 +92,20 @@ def test_train_steps_equal_sgd_on_hand_computed_hinge_gradients(d_steps, mode_se
 def test_d_steps_use_separate_slices_and_noise():
     """With two D steps, D's update is not the one a single D step on the whole batch
     (or on one slice twice) would make: the split is real."""
-    images, labels = _batch(16)
-    split = _model(d_steps=2)
+    images, labels = random_batch(16)
+    split = build_model(d_steps=2)
     split.train_step((images, labels))
-    whole = _model(d_steps=1)
+    whole = build_model(d_steps=1)
     whole.train_step((images, labels))
     diff = max(np.abs(a - b).max() for a, b in zip(split.discriminator.get_weights(),
                                                    whole.discriminator.get_weights()))
     assert diff > 1e-3
     with pytest.raises(ValueError, match="d_steps_per_g_step"):
-        _model(d_steps=0)
+        build_model(d_steps=0)
 
 
 def test_noise_is_the_stateless_formula_and_changes_with_step_and_stream():
-    model = _model()
+    model = build_model()
     labels = tf.zeros([5], "int32")
     np.testing.assert_allclose(model.noise(labels, k=1).numpy(), _z(5, 0, 1).numpy(),
                                rtol=0, atol=1e-6)
@@ -196,7 +117,7 @@ def test_noise_is_the_stateless_formula_and_changes_with_step_and_stream():
 
 def test_training_noise_never_uses_the_stream_users_sample_from():
     """Iteration 0's G noise is not `latents(seed)`, which eval and serving use."""
-    model = _model()
+    model = build_model()
     users = noise.latents(SEED, 5, LATENT, stream=noise.SERVING).numpy()
     assert not np.allclose(model.noise(tf.zeros([5], "int32"), k=0).numpy(), users)
 
@@ -204,7 +125,7 @@ def test_training_noise_never_uses_the_stream_users_sample_from():
 @pytest.mark.parametrize("d_steps", [0, 16, True, 1.0])
 def test_compile_refuses_d_steps_outside_the_noise_streams(d_steps):
     with pytest.raises(ValueError, match="d_steps_per_g_step"):
-        _model(d_steps=d_steps)
+        build_model(d_steps=d_steps)
 
 
 # (2, True) covers the start step and both branches of the warm-up's min in one model;
@@ -218,12 +139,12 @@ def test_ema_follows_the_formula(ema_start_step, ema_warmup):
     # (2/11) and t = 3 (4/13), so with the warm-up both branches of the min are taken;
     # with start step 2 the first two steps are copies.
     ema_decay = 0.25
-    model = _model(ema_decay=ema_decay, ema_start_step=ema_start_step,
+    model = build_model(ema_decay=ema_decay, ema_start_step=ema_start_step,
                    ema_warmup=ema_warmup)
     paths = [w.path for w in model.generator.weights]
     shadow = [w.numpy().astype(np.float64) for w in model.generator.weights]
     for step in range(5):
-        model.train_step(_batch(8, seed=step))
+        model.train_step(random_batch(8, seed=step))
         current = [w.numpy() for w in model.generator.weights]
         g_step = step + 1  # the EMA update runs after the G step
         t = g_step - ema_start_step
@@ -242,67 +163,15 @@ def test_ema_follows_the_formula(ema_start_step, ema_warmup):
     assert model.sampling_generator() is model.ema_generator
 
 
-def _one_and_two_replicas(optimizer, steps):
-    """Runs `steps` train steps with the same global batches on one device and on two
-    replicas (G's BatchNorm synchronized); returns both models."""
-    single = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
-    strategy = mirrored_strategy(["/cpu:0", "/cpu:1"])
-    with strategy.scope():
-        mirrored = _model(optimizer, ema_decay=0.9, synchronized_bn=True)
-    batches = [_batch(8, seed=s) for s in range(steps)]
-    dataset = tf.data.Dataset.from_tensor_slices(
-        tuple(tf.stack([b[i] for b in batches]) for i in range(2)))
-    iterator = iter(strategy.experimental_distribute_dataset(dataset))
-    for batch in batches:
-        single.train_step(batch)
-        strategy.run(mirrored.train_step, args=(next(iterator),))
-    return single, mirrored
-
-
-def _max_diff(a, b):
-    return max(np.abs(u - v).max() for u, v in zip(a.get_weights(), b.get_weights()))
-
-
-def test_two_replicas_equal_one_device_sgd():
-    single, mirrored = _one_and_two_replicas("sgd", steps=2)
-    start, start_d = _networks(synchronized_bn=True)[:2]
-
-    def start_model(name):
-        return start_d if name == "discriminator" else start
-    for name in ("generator", "discriminator", "ema_generator"):
-        # One weight tensor alone measured 1.6e-5 apart here, 9e-7 elsewhere.
-        _assert_same_weights(getattr(mirrored, name), getattr(single, name),
-                             start_model(name).get_weights())
-    # ... while the two steps moved G's weights by far more than that.
-    moved = max(np.abs(a.numpy() - b.numpy()).max() for a, b in
-                zip(single.generator.trainable_weights, start.trainable_weights))
-    assert moved > 1e-2
-
-
-@pytest.mark.slow  # 24 s; the SGD case checks the same replica arithmetic exactly
-def test_two_replicas_match_one_device_adam():
-    """Adam divides by sqrt(v) ~ |g| on its first steps, so a float rounding difference
-    in a gradient near zero can move a weight by up to ~lr: the bound is 2 * steps * lr,
-    and almost every weight must still match to float precision."""
-    steps, g_lr, d_lr = 2, 1e-4, 4e-4
-    single, mirrored = _one_and_two_replicas("adam", steps=steps)
-    for name, lr in (("generator", g_lr), ("discriminator", d_lr)):
-        a = np.concatenate([w.ravel() for w in getattr(single, name).get_weights()])
-        b = np.concatenate([w.ravel() for w in getattr(mirrored, name).get_weights()])
-        assert np.abs(a - b).max() < 2 * steps * lr, name
-        # Measured: 0.9% of G's and 0.25% of D's weights beyond 1e-6 + 1e-5 * |w|.
-        assert np.mean(np.abs(a - b) > 1e-6 + 1e-5 * np.abs(a)) < 0.05, name
-
-
 @pytest.mark.parametrize("bad", [pytest.param(NUM_CLASSES, marks=pytest.mark.slow), -1])
 def test_fit_refuses_a_label_outside_the_classes(bad):
     """-1 used to train as class 9 (`ops.take` wraps negative ids); now fit fails as for
     10, naming the label and the valid range. Eager steps here (a traced train step costs
     10 s of CPU); the same checks inside tf.function are tests/sagan_tf/networks' and
     layers/test_conditional_batch_norm's `tf.function` cases."""
-    model = _model()
+    model = build_model()
     model.run_eagerly = True
-    images, labels = _batch(4)
+    images, labels = random_batch(4)
     labels = tf.tensor_scatter_nd_update(labels, [[2]], [bad])
     with pytest.raises(tf.errors.InvalidArgumentError,
                        match=rf"indices\[2\] = {bad} is not in \[0, {NUM_CLASSES}\)"):
@@ -310,7 +179,7 @@ def test_fit_refuses_a_label_outside_the_classes(bad):
 
 
 def test_generator_and_discriminator_of_different_class_counts_are_refused():
-    g, _ = _networks()
+    g, _ = build_networks()
     d = sagan_tf.build_discriminator("sagan32", 5, channels=[16, 16, 16, 16])
     with pytest.raises(ValueError, match=re.escape(
             "`generator` and `discriminator` must be built for the same number of classes. "
@@ -319,7 +188,7 @@ def test_generator_and_discriminator_of_different_class_counts_are_refused():
 
 
 def test_networks_without_class_layers_skip_the_class_count_check():
-    g, _ = _networks()
+    g, _ = build_networks()
     images = keras.Input((32, 32, 3))
     labels = keras.Input((), dtype="int32")
     logits = keras.layers.Reshape(())(keras.layers.Dense(1)(keras.layers.Flatten()(images)))
@@ -328,7 +197,7 @@ def test_networks_without_class_layers_skip_the_class_count_check():
 
 
 def test_class_counts_are_read_inside_nested_models():
-    g, _ = _networks()
+    g, _ = build_networks()
     images = keras.Input((32, 32, 3))
     labels = keras.Input((), dtype="int32")
     inner = sagan_tf.build_discriminator("sagan32", 3, channels=[16, 16, 16, 16])
@@ -345,7 +214,7 @@ def test_class_counts_are_read_inside_nested_models():
     (64, "`latent_dim` must be the generator's z width, 128. Received: latent_dim=64"),
 ])
 def test_latent_dim_must_be_the_generators_positive_z_width(latent_dim, match):
-    g, d = _networks()
+    g, d = build_networks()
     with pytest.raises(ValueError, match=re.escape(match)):
         SAGAN(g, d, latent_dim=latent_dim)
     assert SAGAN(g, d, latent_dim=LATENT).latent_dim == LATENT
@@ -359,9 +228,9 @@ def test_unconditional_train_step_equals_sgd_on_the_hinge_of_d_x_and_d_g_z():
     model = SAGAN(g, d, seed=SEED)
     model.compile(keras.optimizers.SGD(G_LR), keras.optimizers.SGD(D_LR))
     assert not model.conditional
-    g_copy, d_copy = _copy(g), _copy(d)
+    g_copy, d_copy = copy_network(g), copy_network(d)
     start_g, start_d = g.get_weights(), d.get_weights()
-    images, labels = _batch(8)
+    images, labels = random_batch(8)
     logs = model.train_step((images, labels * 0 + 3))  # any labels: ignored
     fake = g_copy(_z(8, 0, 1), training=True)
     with tf.GradientTape() as tape:
@@ -372,12 +241,12 @@ def test_unconditional_train_step_equals_sgd_on_the_hinge_of_d_x_and_d_g_z():
     _sgd(g_copy, tape.gradient(g_loss, g_copy.trainable_variables), G_LR)
     np.testing.assert_allclose(float(logs["d_loss"]), float(d_loss), rtol=1e-5)
     np.testing.assert_allclose(float(logs["g_loss"]), float(g_loss), rtol=1e-5, atol=1e-6)
-    _assert_same_weights(model.discriminator, d_copy, start_d)
-    _assert_same_weights(model.generator, g_copy, start_g)
+    assert_same_weights(model.discriminator, d_copy, start_d)
+    assert_same_weights(model.generator, g_copy, start_g)
 
 
 def test_a_conditional_and_an_unconditional_network_are_refused_together():
-    g, d = _networks()
+    g, d = build_networks()
     d_plain = sagan_tf.build_discriminator("sagan32", None, channels=[16, 16, 16, 16])
     with pytest.raises(ValueError, match="a class-conditional generator and an "
                                          "unconditional discriminator"):
@@ -400,7 +269,7 @@ def test_an_update_skipped_by_loss_scaling_still_counts_as_a_step():
         for optimizer in (model.g_optimizer, model.d_optimizer):
             optimizer.dynamic_scale.assign(3e38)  # any gradient overflows
         before = [w.numpy() for w in g.trainable_variables + d.trainable_variables]
-        model.train_step(_batch(8))
+        model.train_step(random_batch(8))
     finally:
         keras.mixed_precision.set_global_policy("float32")
     after = [w.numpy() for w in g.trainable_variables + d.trainable_variables]

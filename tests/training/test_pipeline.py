@@ -85,7 +85,7 @@ def _flat(weights):
     return np.concatenate([np.ravel(w) for w in weights]).astype(np.float64)
 
 
-@pytest.mark.slow  # 15 s; test_sagan's two-replica SGD test checks the replica arithmetic
+@pytest.mark.slow  # 15 s; test_sagan_replicas' SGD test checks the replica arithmetic
 def test_two_replicas_with_two_d_steps_train_like_one_device(tiny):
     """The whole point: with the reordered batch, one SAGAN step on two replicas
     (synchronized BN) gives one device's weights (SGD), up to float rounding."""
