@@ -140,7 +140,7 @@ def test_ema_follows_the_formula(ema_start_step, ema_warmup):
     # with start step 2 the first two steps are copies.
     ema_decay = 0.25
     model = build_model(ema_decay=ema_decay, ema_start_step=ema_start_step,
-                   ema_warmup=ema_warmup)
+                        ema_warmup=ema_warmup)
     paths = [w.path for w in model.generator.weights]
     shadow = [w.numpy().astype(np.float64) for w in model.generator.weights]
     for step in range(5):
